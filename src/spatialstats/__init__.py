@@ -1,0 +1,1 @@
+"""spatialstats: batched, differentiable 2-point statistics of microstructures."""
