@@ -1,1 +1,24 @@
-"""spatialstats: batched, differentiable 2-point statistics of microstructures."""
+"""spatialstats: batched, differentiable 2-point statistics of microstructures, and losses built on them.
+
+The functional layer lives in :mod:`spatialstats.functional`; this namespace holds the statistics, the field
+builders and the ``torch.nn.Module`` losses.
+"""
+
+from spatialstats import functional
+from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
+from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss
+from spatialstats.statistics import two_point_stats
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "two_point_stats",
+    "one_hot_from_labels",
+    "two_phase_from_probability",
+    "MSESSLoss",
+    "CESSLoss",
+    "CenterCropCESSLoss",
+    "ClampLoss",
+    "MSECESSLoss",
+    "functional",
+]
