@@ -1,4 +1,4 @@
-"""Offset bookkeeping: FFT lengths, cropping circular correlations to centred windows, negating offsets.
+"""Offset bookkeeping: FFT lengths, centring circular correlations by spectral shifts, negating offsets.
 
 A correlation computed by FFT on a grid of length ``L`` holds lag ``r`` at index ``r mod L``. The public layout is
 centred: with a cutoff ``c`` an axis holds lags ``-c .. c`` (index ``c`` is ``r = 0``); the full periodic layout
@@ -8,6 +8,7 @@ centred: with a cutoff ``c`` an axis holds lags ``-c .. c`` (index ``c`` is ``r 
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 from functools import lru_cache
 
 import torch
@@ -38,33 +39,64 @@ def fft_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None, p
     return [fast_fft_length(n + c) for n, c in zip(spatial_shape, cutoffs)]
 
 
-def crop_centred(correlation: torch.Tensor, lengths: Sequence[int], cutoffs: tuple[int, ...] | None) -> torch.Tensor:
-    """Move lag 0 to the centre of the trailing ``len(lengths)`` axes and keep lags ``-c .. c`` per axis."""
-    ndim = len(lengths)
+def centring_shifts(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Per axis, the index that lag 0 must land on: ``n // 2`` in the full periodic layout, else the cutoff."""
     if cutoffs is None:
-        return torch.fft.fftshift(correlation, dim=tuple(range(-ndim, 0)))
-    for axis, (length, cutoff) in enumerate(zip(lengths, cutoffs)):
-        dim = axis - ndim
-        negative = correlation.narrow(dim, length - cutoff, cutoff)
-        non_negative = correlation.narrow(dim, 0, cutoff + 1)
-        correlation = torch.cat([negative, non_negative], dim=dim)
+        return tuple(n // 2 for n in spatial_shape)
+    return cutoffs
+
+
+def window_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Number of offsets per axis in the public layout."""
+    if cutoffs is None:
+        return tuple(spatial_shape)
+    return tuple(2 * c + 1 for c in cutoffs)
+
+
+@lru_cache(maxsize=128)
+def _shift_factors(
+    lengths: tuple[int, ...], shifts: tuple[int, ...], dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    factors = torch.ones((), dtype=torch.complex128, device=device)
+    for axis, (length, shift) in enumerate(zip(lengths, shifts)):
+        size = length // 2 + 1 if axis == len(lengths) - 1 else length
+        frequencies = torch.arange(size, dtype=torch.float64, device=device)
+        if 2 * shift == length:  # a half-period shift is an exact sign flip
+            axis_factors = (1 - 2 * (frequencies % 2)).to(torch.complex128)
+        else:
+            angle = (-2 * math.pi * shift / length) * frequencies
+            axis_factors = torch.polar(torch.ones_like(angle), angle)
+        factors = factors.unsqueeze(-1) * axis_factors
+    return factors.to(dtype)
+
+
+def shift_factors(
+    lengths: Sequence[int], shifts: Sequence[int], *, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    r"""Factors that circularly shift the inverse ``rfftn`` of a spectrum by ``shifts`` samples per axis.
+
+    Multiplying the spectrum by :math:`e^{-2\pi i k s / L}` moves sample ``j`` of the signal to ``j + s``. Folding
+    the centring into the spectrum product this way turns the centred crop into a zero-copy :func:`crop_centred`
+    view instead of a ``roll``. Cached per layout; complex dtype of the spectrum.
+    """
+    return _shift_factors(tuple(lengths), tuple(shifts), dtype, torch.device(device))
+
+
+def crop_centred(correlation: torch.Tensor, windows: Sequence[int]) -> torch.Tensor:
+    """Keep the first ``windows[d]`` samples of each trailing axis of a correlation whose spectrum was shifted by
+    :func:`shift_factors`: a view, no copy."""
+    ndim = len(windows)
+    for axis, window in enumerate(windows):
+        correlation = correlation.narrow(axis - ndim, 0, window)
     return correlation
 
 
-def negate_offsets(values: torch.Tensor, spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None) -> torch.Tensor:
-    """Map a centred array ``g(r)`` to ``g(-r)`` on the trailing spatial axes.
+def negate_offsets(values: torch.Tensor, ndim: int) -> torch.Tensor:
+    """Map a centred array ``g(r)`` on a symmetric window ``-c .. c`` to ``g(-r)``: a flip of the trailing axes.
 
-    Windows ``-c .. c`` are symmetric, so this is a flip. In the full periodic layout an even axis holds lags
-    ``-n/2 .. n/2 - 1``; there ``-r`` of index ``i`` sits at index ``(n - i) mod n`` (flip, then roll by one).
+    (The full periodic layout of an even axis is not symmetric; callers compute such pairs directly instead.)
     """
-    ndim = len(spatial_shape)
-    dims = tuple(range(-ndim, 0))
-    flipped = values.flip(dims)
-    if cutoffs is None:
-        even_dims = [dim for dim, n in zip(dims, spatial_shape) if n % 2 == 0]
-        if even_dims:
-            flipped = torch.roll(flipped, shifts=[1] * len(even_dims), dims=even_dims)
-    return flipped
+    return values.flip(tuple(range(-ndim, 0)))
 
 
 def valid_placement_counts(
@@ -83,17 +115,16 @@ def window_sums(values: torch.Tensor, cutoffs: tuple[int, ...]) -> torch.Tensor:
     r"""For each lag ``r`` in ``-c .. c``, the sum of ``values`` over the end points of all valid placements,
     :math:`\sum_{x:\,x,\,x+r \in \Omega} v(x + r)`, on the trailing ``len(cutoffs)`` axes.
 
-    The valid end points form a box ``[max(0, r_d), n_d + min(0, r_d))`` per axis, so one prefix sum per axis gives
-    every lag exactly in O(N) work, without an FFT.
+    The valid end points form the box ``[max(0, r_d), n_d + min(0, r_d))`` per axis. With the inclusive cumulative
+    sum ``C``, lags ``r <= 0`` give ``C[n - 1 + r]`` and lags ``r > 0`` give ``C[n - 1] - C[r - 1]``: two slices
+    per axis, every lag exact in O(N) work and no FFT.
     """
     ndim = len(cutoffs)
     for axis, cutoff in enumerate(cutoffs):
         dim = values.ndim - ndim + axis
         n = values.shape[dim]
-        prefix = torch.cumsum(values, dim=dim)
-        prefix = torch.cat([torch.zeros_like(prefix.narrow(dim, 0, 1)), prefix], dim=dim)
-        lags = torch.arange(-cutoff, cutoff + 1, device=values.device)
-        upper = n + lags.clamp(max=0)
-        lower = lags.clamp(min=0)
-        values = prefix.index_select(dim, upper) - prefix.index_select(dim, lower)
+        cumulative = torch.cumsum(values, dim=dim)
+        non_positive = cumulative.narrow(dim, n - 1 - cutoff, cutoff + 1)
+        positive = cumulative.narrow(dim, n - 1, 1) - cumulative.narrow(dim, 0, cutoff)
+        values = torch.cat([non_positive, positive], dim=dim)
     return values

@@ -98,11 +98,7 @@ def two_point_stats(
         weights = weights.to(work.dtype)
 
     if single_channel and weights is None:
-        full = _two_phase_stats(work[:, 0], periodic, cutoffs)
-        if pair_list is None:
-            result = full
-        else:
-            result = torch.stack([full[:, h, k] for h, k in pair_list], dim=1)
+        result = _two_phase_stats(work[:, 0], periodic, cutoffs, pair_list)
     else:
         if single_channel:
             work = torch.cat([1 - work, work], dim=1)
@@ -134,37 +130,70 @@ def _prepare_mask(mask: object, fields: torch.Tensor, check_values: bool) -> tor
     return mask
 
 
-def _two_phase_stats(probability: torch.Tensor, periodic: bool, cutoffs: tuple[int, ...] | None) -> torch.Tensor:
-    """All four pairs of a two-phase field from the phase-1 probability ``(batch, *spatial)``.
+def _spectral_layout(
+    spatial_shape: tuple[int, ...], cutoffs: tuple[int, ...] | None, periodic: bool, dtype: torch.dtype, device: torch.device
+) -> tuple[list[int], torch.Tensor, tuple[int, ...]]:
+    """FFT lengths, the spectral factors that centre the result, and the window kept per axis."""
+    lengths = _offsets.fft_lengths(spatial_shape, cutoffs, periodic)
+    complex_dtype = (torch.ones((), dtype=dtype) * 1j).dtype
+    shifts = _offsets.centring_shifts(spatial_shape, cutoffs)
+    factors = _offsets.shift_factors(lengths, shifts, dtype=complex_dtype, device=device)
+    return lengths, factors, _offsets.window_lengths(spatial_shape, cutoffs)
+
+
+def _two_phase_stats(
+    probability: torch.Tensor,
+    periodic: bool,
+    cutoffs: tuple[int, ...] | None,
+    pair_list: list[tuple[int, int]] | None,
+) -> torch.Tensor:
+    """Pairs of a two-phase field from the phase-1 probability ``(batch, *spatial)``.
 
     With ``m0 = 1 - p`` and ``m1 = p``, every pair follows from the unnormalised autocorrelation ``A`` of ``p``
     and the sums of ``p`` over the start (``S_a``) and end (``S_b``) points of the valid placements:
     ``f11 = A / W``, ``f01 = (S_b - A) / W``, ``f10 = (S_a - A) / W``, ``f00 = 1 - f01 - f10 - f11``.
-    Periodic fields have ``S_a = S_b = N v`` (``v`` the volume fraction) and ``W = N``.
+    Periodic fields have ``S_a = S_b = N v`` (``v`` the volume fraction) and ``W = N``, so every pair is
+    ``c + s * A / N`` with constants ``c`` and signs ``s``: one FFT pair and one fused pass write the output.
     """
+    requested = pair_list or [(0, 0), (0, 1), (1, 0), (1, 1)]
     spatial_shape = tuple(probability.shape[1:])
     ndim = len(spatial_shape)
     dims = tuple(range(-ndim, 0))
-    lengths = _offsets.fft_lengths(spatial_shape, cutoffs, periodic)
+    lengths, factors, windows = _spectral_layout(spatial_shape, cutoffs, periodic, probability.dtype, probability.device)
     spectrum = torch.fft.rfftn(probability, s=lengths, dim=dims)
-    power = spectrum.real.square() + spectrum.imag.square()
-    auto = _offsets.crop_centred(torch.fft.irfftn(power, s=lengths, dim=dims), lengths, cutoffs)
     if periodic:
-        f11 = auto / math.prod(spatial_shape)
-        volume_fraction = probability.mean(dim=dims).reshape(-1, *([1] * ndim))
-        f01 = volume_fraction - f11
-        f10 = f01
+        size = math.prod(spatial_shape)
+        # The zero-frequency term is the sum of p: the volume fraction comes for free.
+        volume_fraction = spectrum[(slice(None),) + (0,) * ndim].real / size
+        auto = torch.fft.irfftn(spectrum * (spectrum.conj() * (factors / size)), s=lengths, dim=dims)
+        auto = _offsets.crop_centred(auto, windows)
+        zeros = torch.zeros_like(volume_fraction)
+        constants = {(0, 0): 1 - 2 * volume_fraction, (0, 1): volume_fraction, (1, 0): volume_fraction}
+        constant = torch.stack([constants.get(pair, zeros) for pair in requested], dim=1)
+        signs = torch.tensor([1.0 if h == k else -1.0 for h, k in requested], dtype=auto.dtype, device=auto.device)
+        result = torch.addcmul(
+            constant.reshape(*constant.shape, *([1] * ndim)),
+            auto.unsqueeze(1),
+            signs.reshape(1, -1, *([1] * ndim)),
+        )
     else:
         assert cutoffs is not None
-        counts = _offsets.valid_placement_counts(spatial_shape, cutoffs, dtype=auto.dtype, device=auto.device)
-        end_sums = _offsets.window_sums(probability, cutoffs)
-        start_sums = _offsets.negate_offsets(end_sums, spatial_shape, cutoffs)
-        f11 = auto / counts
-        f01 = (end_sums - auto) / counts
-        f10 = (start_sums - auto) / counts
-    f00 = 1 - f01 - f10 - f11
-    stacked = torch.stack([f00, f01, f10, f11], dim=1)
-    return stacked.reshape(stacked.shape[0], 2, 2, *stacked.shape[2:])
+        auto = torch.fft.irfftn(spectrum * (spectrum.conj() * factors), s=lengths, dim=dims)
+        auto = _offsets.crop_centred(auto, windows)
+        inverse_counts = 1 / _offsets.valid_placement_counts(
+            spatial_shape, cutoffs, dtype=auto.dtype, device=auto.device
+        )
+        f11 = auto * inverse_counts
+        end_sums = _offsets.window_sums(probability, cutoffs) * inverse_counts
+        parts = {(1, 1): f11, (0, 1): end_sums - f11}
+        if (1, 0) in requested or (0, 0) in requested:
+            parts[(1, 0)] = _offsets.negate_offsets(end_sums, ndim) - f11
+        if (0, 0) in requested:
+            parts[(0, 0)] = 1 - parts[(0, 1)] - parts[(1, 0)] - f11
+        result = torch.stack([parts[pair] for pair in requested], dim=1)
+    if pair_list is None:
+        result = result.reshape(result.shape[0], 2, 2, *result.shape[2:])
+    return result
 
 
 def _general_stats(
@@ -178,60 +207,61 @@ def _general_stats(
     spatial_shape = tuple(fields.shape[2:])
     ndim = len(spatial_shape)
     dims = tuple(range(-ndim, 0))
-    lengths = _offsets.fft_lengths(spatial_shape, cutoffs, periodic)
+    lengths, factors, windows = _spectral_layout(spatial_shape, cutoffs, periodic, fields.dtype, fields.device)
 
     requested = pair_list or [(h, k) for h in range(num_phases) for k in range(num_phases)]
-    independent = sorted({(min(h, k), max(h, k)) for h, k in requested})
-    phases = sorted({phase for pair in independent for phase in pair})
-    position = {phase: i for i, phase in enumerate(phases)}
+    # f(h', h | r) = f(h, h' | -r): a flip of a symmetric window. The full periodic layout of an even axis is not
+    # symmetric, so there the swapped pairs are transformed directly.
+    symmetric_window = cutoffs is not None or all(n % 2 == 1 for n in spatial_shape)
+    computed = sorted({(min(h, k), max(h, k)) if symmetric_window else (h, k) for h, k in requested})
+    phases = sorted({phase for pair in computed for phase in pair})
 
     if weights is not None:
         fields = fields * weights.unsqueeze(1)
-    if len(phases) < num_phases:
-        fields = fields[:, phases]
-    spectra = torch.fft.rfftn(fields, s=lengths, dim=dims)
-    first = torch.tensor([position[h] for h, _ in independent], device=fields.device)
-    second = torch.tensor([position[k] for _, k in independent], device=fields.device)
-    cross = spectra.index_select(1, first).conj() * spectra.index_select(1, second)
-    correlation = _offsets.crop_centred(torch.fft.irfftn(cross, s=lengths, dim=dims), lengths, cutoffs)
-    correlation = _normalise(correlation, spatial_shape, lengths, cutoffs, periodic, weights)
-
-    slot = {pair: i for i, pair in enumerate(independent)}
-    to_negate = sorted({slot[(k, h)] for h, k in requested if h > k})
-    negated = {}
-    if to_negate:
-        flipped = _offsets.negate_offsets(correlation[:, to_negate], spatial_shape, cutoffs)
-        negated = {i: flipped[:, j] for j, i in enumerate(to_negate)}
-    parts = [correlation[:, slot[(h, k)]] if h <= k else negated[slot[(k, h)]] for h, k in requested]
+    normaliser = _normaliser(spatial_shape, lengths, factors, windows, cutoffs, periodic, weights)
+    if isinstance(normaliser, float):  # periodic without mask: fold 1/N into the spectral factors
+        factors, normaliser = factors / normaliser, 1.0
+    spectra = torch.fft.rfftn(fields[:, phases] if len(phases) < num_phases else fields, s=lengths, dim=dims)
+    position = {phase: i for i, phase in enumerate(phases)}
+    shifted = spectra * factors.unsqueeze(0)
+    correlations = {}
+    # One inverse transform per pair: MKL's batched c2r slows down sharply on very large batches.
+    for h, k in computed:
+        cross = spectra[:, position[h]].conj() * shifted[:, position[k]]
+        correlation = _offsets.crop_centred(torch.fft.irfftn(cross, s=lengths, dim=dims), windows)
+        correlations[(h, k)] = correlation if isinstance(normaliser, float) else correlation * normaliser
+    parts = [
+        correlations[(h, k)] if (h, k) in correlations else _offsets.negate_offsets(correlations[(k, h)], ndim)
+        for h, k in requested
+    ]
     result = torch.stack(parts, dim=1)
     if pair_list is None:
         result = result.reshape(batch, num_phases, num_phases, *result.shape[2:])
     return result
 
 
-def _normalise(
-    correlation: torch.Tensor,
+def _normaliser(
     spatial_shape: tuple[int, ...],
     lengths: list[int],
+    factors: torch.Tensor,
+    windows: tuple[int, ...],
     cutoffs: tuple[int, ...] | None,
     periodic: bool,
     weights: torch.Tensor | None,
-) -> torch.Tensor:
-    """Divide unnormalised correlations ``(batch, pairs, *offsets)`` by the number (or weight) of placements."""
+) -> float | torch.Tensor:
+    """What the unnormalised correlations are multiplied by: ``1 / N`` (returned as ``N``, to fold into the
+    spectrum), ``1 / prod(n_d - |r_d|)``, or the reciprocal weight of the mask's placements (0 where none)."""
     if weights is None:
         if periodic:
-            return correlation / math.prod(spatial_shape)
+            return float(math.prod(spatial_shape))
         assert cutoffs is not None
-        counts = _offsets.valid_placement_counts(
-            spatial_shape, cutoffs, dtype=correlation.dtype, device=correlation.device
-        )
-        return correlation / counts
+        return 1 / _offsets.valid_placement_counts(spatial_shape, cutoffs, dtype=factors.real.dtype, device=factors.device)
     dims = tuple(range(-len(spatial_shape), 0))
     spectrum = torch.fft.rfftn(weights, s=lengths, dim=dims)
-    power = spectrum.real.square() + spectrum.imag.square()
-    weight_sums = _offsets.crop_centred(torch.fft.irfftn(power, s=lengths, dim=dims), lengths, cutoffs)
+    weight_sums = torch.fft.irfftn(spectrum * (spectrum.conj() * factors), s=lengths, dim=dims)
+    weight_sums = _offsets.crop_centred(weight_sums, windows)
     # FFT round-off leaves ~eps * max where the true weight is 0: treat those offsets as having no placement.
     largest = weight_sums.flatten(1).amax(dim=1).reshape(-1, *([1] * len(spatial_shape)))
     has_weight = weight_sums > 64 * torch.finfo(weight_sums.dtype).eps * largest
-    safe = torch.where(has_weight, weight_sums, torch.ones_like(weight_sums)).unsqueeze(1)
-    return torch.where(has_weight.unsqueeze(1), correlation / safe, torch.zeros_like(correlation))
+    safe = torch.where(has_weight, weight_sums, torch.ones_like(weight_sums))
+    return torch.where(has_weight, 1 / safe, torch.zeros_like(safe))
