@@ -49,7 +49,8 @@ def two_point_stats(
         fields: phase probabilities or one-hot indicators ``(batch, phases, *spatial)`` with 1 to 3 spatial
             dimensions. A single channel ``(batch, 1, *spatial)`` is read as the probability of phase 1 of a
             two-phase field (phase 0 being ``1 - p``); its four pairs then come from one autocorrelation, the
-            fastest path.
+            fastest path. Two channels that sum to one (one-hot data) take the same path when no gradient is
+            needed; with a gradient they take the general one, so that each channel gets its own.
         periodic: periodic boundaries (default) or zero-padded, non-periodic ones.
         cutoff: keep offsets with :math:`|r_d| \le c_d` on every axis, ``2c + 1`` per axis; an int for all axes or
             one int per axis. Periodic fields allow ``c <= (n - 1) // 2``, non-periodic ones ``c <= n - 1``; the
@@ -97,13 +98,24 @@ def two_point_stats(
     if weights is not None:
         weights = weights.to(work.dtype)
 
-    if single_channel and weights is None:
-        result = _two_phase_stats(work[:, 0], periodic, cutoffs, pair_list)
+    if weights is None and (single_channel or _complementary_without_gradient(work)):
+        result = _two_phase_stats(work[:, -1], periodic, cutoffs, pair_list)
     else:
         if single_channel:
             work = torch.cat([1 - work, work], dim=1)
         result = _general_stats(work, periodic, cutoffs, weights, pair_list)
     return result.to(fields.dtype)
+
+
+def _complementary_without_gradient(fields: torch.Tensor) -> bool:
+    """Whether a two-channel field can take the two-phase path: no gradient is wanted (the fast path would give
+    channel 0 none) and channel 0 equals ``1 - channel 1`` to rounding, as in one-hot data, so the results agree with
+    the general path to the FFT's own rounding."""
+    if fields.shape[1] != 2 or (torch.is_grad_enabled() and fields.requires_grad):
+        return False
+    tolerance = 4 * torch.finfo(fields.dtype).eps
+    low, high = torch.aminmax(fields.sum(dim=1))
+    return bool(low >= 1 - tolerance) and bool(high <= 1 + tolerance)
 
 
 def _prepare_mask(mask: object, fields: torch.Tensor, check_values: bool) -> torch.Tensor | None:
