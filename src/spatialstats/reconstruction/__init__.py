@@ -1,0 +1,6 @@
+"""Reconstruction of microstructures from 2-point statistics: gradient descent and a simulated-annealing baseline."""
+
+from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
+from spatialstats.reconstruction.reconstruct import reconstruct
+
+__all__ = ["reconstruct", "ReconstructionResult", "statistics_error", "binarize"]
