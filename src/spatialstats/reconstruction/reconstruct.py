@@ -67,8 +67,8 @@ def reconstruct(
     Parameterizations:
 
     * ``"clip"`` (as in the paper): the pixel values are the parameters, clipped to [0, 1] after every step. Two
-      phases use the single phase-1 channel; more phases use one channel each, clipped and renormalised to sum to 1.
-      Starts from uniform noise.
+      phases use the single phase-1 channel; more phases use one channel each, with gradients projected onto the
+      sum-preserving directions and the values clipped and renormalised to sum to 1. Starts from uniform noise.
     * ``"logits"``: :math:`m = \sigma(z)` for two phases (one channel), :math:`m = \mathrm{softmax}(z)` over the phase
       axis otherwise. Starts from standard-normal logits.
 
@@ -145,6 +145,10 @@ def reconstruct(
     channels = 1 if num_phases == 2 else num_phases
     parameters = _initial_parameters(num_samples, batch // num_samples, channels, spatial_shape, parameterization, seed)
     parameters = parameters.to(device=device, dtype=dtype).requires_grad_(True)
+    if parameterization == "clip" and channels > 1:
+        # Keep steps tangent to the simplex: without this, losses that want every probability larger (CESS) move all
+        # channels alike and the renormalisation undoes the step.
+        parameters.register_hook(lambda gradient: gradient - gradient.mean(dim=1, keepdim=True))
     optim = _make_optimizer(optimizer, parameters, lr)
 
     def soft_field() -> torch.Tensor:
