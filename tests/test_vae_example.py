@@ -39,6 +39,16 @@ def _config(tiny_file: str, out_dir: Path, **options) -> train_module.TrainConfi
     )
 
 
+@pytest.mark.parametrize("module_name", ["model", "data", "make_synthetic_dataset", "style", "evaluate"])
+def test_docstring_examples_pass(module_name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"vae_micro2d.{module_name}")
+    result = doctest.testmod(module, verbose=False)
+    assert result.attempted > 0 and result.failed == 0
+
+
 # ---------------------------------------------------------------------------------------------------- data
 
 
@@ -230,7 +240,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_file, tmp_pat
 
     monkeypatch.setattr(train_module, "make_loss_function", exploding)
     config = _config(tiny_file, tmp_path, epochs=3, max_steps_per_epoch=2)
-    with pytest.raises(train_module.NonFiniteLossError, match=r"non-finite loss \(nan\) in epoch 2, batch 1"):
+    with pytest.raises(train_module.NonFiniteLossError, match=r"non-finite loss \(nan\) in epoch 2, batch 1 .*checkpoint.pt \(epoch 1, batch 0\)"):
         train_module.train(config)
     kept = train_module.load_checkpoint(tmp_path / "checkpoint.pt")
     assert kept["epoch"] == 1
@@ -253,3 +263,58 @@ def test_ddp_two_processes_on_gloo(tiny_file, tmp_path):
     assert metrics["world_size"] == 2 and np.isfinite(metrics["train_loss"])
     checkpoint = train_module.load_checkpoint(tmp_path / "checkpoint.pt")
     assert checkpoint["world_size"] == 2 and len(checkpoint["rng"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------------- sweep, evaluation, demo
+
+
+def test_sweep_resumes_and_writes_best_config(tiny_file, tmp_path):
+    import optuna
+
+    from vae_micro2d.sweep import run_sweep
+
+    options = dict(data=tiny_file, split_fractions=[0.5, 0.25, 0.25], max_steps_per_epoch=1, progress=False, **{
+        key: value for key, value in TINY.items() if key != "progress"})
+    best = run_sweep("mse_cess", tmp_path, trials=2, epochs=1, **options)
+    assert set(best) == {"learning_rate", "kl_weight", "weight_decay", "alpha"}
+    run_sweep("mse_cess", tmp_path, trials=3, epochs=1, **options)
+    study = optuna.load_study(study_name="mse_cess", storage=f"sqlite:///{tmp_path / 'sweep.db'}")
+    assert len(study.trials) == 3 and len({t.params["learning_rate"] for t in study.trials}) == 3
+    written = json.loads((tmp_path / "best_mse_cess.json").read_text())
+    assert written == study.best_params
+    config = train_module.load_config([tmp_path / "best_mse_cess.json"])
+    assert config.alpha == written["alpha"] and config.learning_rate == written["learning_rate"]
+
+
+@pytest.mark.slow
+def test_demo_pipeline_writes_figures_and_consistent_tables(tmp_path):
+    import csv
+
+    from vae_micro2d.demo import run_demo
+    from vae_micro2d.evaluate import FIGURES
+
+    summary = run_demo(
+        tmp_path, samples_per_class=10, file_size=40, epochs=1, finetune_epochs=1, crop_cutoff=3, progress=False,
+        image_size=32, width=8, batch_size=8, max_steps_per_epoch=2,
+    )
+    evaluation = tmp_path / "evaluation"
+    names = ["mse", "cess_finetune", "cess_crop_finetune"]
+    for figure in (*FIGURES, *(f"reconstruction_grid_{name}.png" for name in names)):
+        assert (evaluation / figure).stat().st_size > 5000, figure
+    with open(evaluation / "per_sample_cess.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == summary["samples"] == 10  # one test image per class
+    for name in names:
+        scores = np.array([float(row[name]) for row in rows])
+        assert summary["models"][name]["mean_cess"] == pytest.approx(scores.mean(), rel=1e-5)
+        assert summary["models"][name]["median_cess"] == pytest.approx(np.median(scores), rel=1e-5)
+        entropy = np.array([float(row["target_entropy"]) for row in rows])
+        assert np.all(scores >= entropy - 1e-4)  # cross-entropy >= entropy (Gibbs)
+    pairwise = summary["pairwise_lower_cess_share"]
+    for a in names:
+        assert pairwise[a][a] == 0.0
+        for b in names:
+            assert pairwise[a][b] + pairwise[b][a] <= 1.0 + 1e-12
+    assert (tmp_path / "runs" / "mse" / "metrics.jsonl").read_text().count("\n") == 2  # 1 epoch + 1 resumed epoch
+    with open(evaluation / "summary.csv") as handle:
+        assert sum(1 for _ in handle) == 1 + 3 * 11  # header + (all + 10 classes) per model

@@ -35,10 +35,10 @@ DEMO_CONFIG = Path(__file__).resolve().parent / "configs" / "demo_small.json"
 def run_demo(
     out_dir: str | Path,
     *,
-    samples_per_class: int = 40,
+    samples_per_class: int = 50,
     file_size: int = 96,
-    epochs: int = 6,
-    finetune_epochs: int = 3,
+    epochs: int = 8,
+    finetune_epochs: int = 4,
     crop_cutoff: int = 7,
     device: str = "cpu",
     progress: bool = True,
@@ -97,9 +97,9 @@ def run_demo(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="outputs/demo")
-    parser.add_argument("--samples-per-class", type=int, default=40)
-    parser.add_argument("--epochs", type=int, default=6, help="MSE epochs before fine-tuning")
-    parser.add_argument("--finetune-epochs", type=int, default=3)
+    parser.add_argument("--samples-per-class", type=int, default=50)
+    parser.add_argument("--epochs", type=int, default=8, help="MSE epochs before fine-tuning")
+    parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     args = parser.parse_args(argv)

@@ -164,7 +164,7 @@ def _reconstruction_grid(model, dataset, class_names, labels, path: Path, model_
                 axis.set_title(columns[column], fontsize=8)
         axes[row, 0].set_ylabel(class_names[int(labels[index])], fontsize=8)
     figure.suptitle(f"{model_name}: one test image per class", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / figure.get_figheight()))
     figure.savefig(path, dpi=90)
     plt.close(figure)
 

@@ -387,6 +387,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
                 "config": dataclasses.asdict(config), "world_size": info.world_size,
             })
 
+    saved_at = (start_epoch, start_batch) if state is not None else None
     result: dict = {"status": "completed", "epoch": start_epoch}
     with _StopFlag() as stop:
         for epoch in range(start_epoch, config.epochs):
@@ -413,11 +414,11 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
                 flags = torch.tensor([0.0 if torch.isfinite(loss) else 1.0, 1.0 if stop.signal_number else 0.0], device=device)
                 flags = _all_reduce_sum(flags, info)
                 if flags[0] > 0:
-                    last = f"{checkpoint_path} (resumes at epoch {epoch + 1 if skip == 0 and epoch == start_epoch else epoch})"
+                    last = "none yet" if saved_at is None else f"{checkpoint_path} (epoch {saved_at[0]}, batch {saved_at[1]})"
                     raise NonFiniteLossError(
                         f"non-finite loss ({loss.item()}) in epoch {epoch + 1}, batch {batch_index + 1} of experiment "
-                        f"{config.experiment!r}; stopped without saving. Last good checkpoint: "
-                        f"{last if checkpoint_path.exists() else 'none yet'}. Try a lower learning_rate or kl_weight."
+                        f"{config.experiment!r}; stopped without saving. Last good checkpoint: {last}. "
+                        "Try a lower learning_rate or kl_weight."
                     )
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -442,6 +443,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
                 "world_size": info.world_size,
             }
             checkpoint(epoch + 1, 0)
+            saved_at = (epoch + 1, 0)
             if info.is_main:
                 with open(out_dir / METRICS_NAME, "a") as handle:
                     handle.write(json.dumps(metrics) + "\n")
