@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from spatialstats._validation import check_reduction, require_floating_fields, require_tensor
+from spatialstats._validation import check_reduction, check_unit_interval, require_floating_fields, require_tensor
 from spatialstats.statistics import two_point_stats
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -34,9 +34,9 @@ def statistics_pair(
     prediction = require_floating_fields(prediction, "prediction")
     if (target is None) == (target_statistics is None):
         raise ValueError("give exactly one of target (a microstructure) and target_statistics (its precomputed statistics)")
-    predicted = two_point_stats(
-        as_loss_precision(prediction), periodic=periodic, cutoff=cutoff, check_values=check_values
-    )
+    if check_values:  # checked here so that errors name the loss's own arguments
+        check_unit_interval(prediction, "prediction")
+    predicted = two_point_stats(as_loss_precision(prediction), periodic=periodic, cutoff=cutoff, check_values=False)
     if target is not None:
         target = require_floating_fields(target, "target")
         if target.shape[0] != prediction.shape[0] or target.shape[2:] != prediction.shape[2:]:
@@ -49,7 +49,9 @@ def statistics_pair(
                 f"target has {num_phases_of(target)} phases but prediction has {num_phases_of(prediction)} "
                 f"(shapes {tuple(target.shape)} and {tuple(prediction.shape)}; one channel means two phases)"
             )
-        expected = two_point_stats(as_loss_precision(target), periodic=periodic, cutoff=cutoff, check_values=check_values)
+        if check_values:
+            check_unit_interval(target, "target")
+        expected = two_point_stats(as_loss_precision(target), periodic=periodic, cutoff=cutoff, check_values=False)
     else:
         expected = require_tensor(target_statistics, "target_statistics")
         wanted = tuple(predicted.shape[1:])
