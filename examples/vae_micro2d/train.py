@@ -368,7 +368,13 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
     # seed + rank: each rank draws its own reparameterization noise
     torch.manual_seed(config.seed + 7919 * info.rank)
     if state is not None:
-        _set_rng_state(state["rng"][info.rank] if isinstance(state["rng"], list) else state["rng"])
+        saved_rng = state["rng"]
+        if isinstance(saved_rng, list) and len(saved_rng) != info.world_size:
+            if info.is_main:
+                print(f"note: checkpoint written by {len(saved_rng)} processes, resuming with {info.world_size}: "
+                      "fresh random streams (the run stays valid but is no longer bit-reproducible)")
+        else:
+            _set_rng_state(saved_rng[info.rank] if isinstance(saved_rng, list) else saved_rng)
     trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if info.enabled else model
     loss_function = make_loss_function(config, device)
     if info.is_main:
