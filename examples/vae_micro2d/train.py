@@ -369,9 +369,10 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
     torch.manual_seed(config.seed + 7919 * info.rank)
     if state is not None:
         saved_rng = state["rng"]
-        if isinstance(saved_rng, list) and len(saved_rng) != info.world_size:
+        saved_processes = len(saved_rng) if isinstance(saved_rng, list) else 1
+        if saved_processes != info.world_size:
             if info.is_main:
-                print(f"note: checkpoint written by {len(saved_rng)} processes, resuming with {info.world_size}: "
+                print(f"note: checkpoint written by {saved_processes} processes, resuming with {info.world_size}: "
                       "fresh random streams (the run stays valid but is no longer bit-reproducible)")
         else:
             _set_rng_state(saved_rng[info.rank] if isinstance(saved_rng, list) else saved_rng)
