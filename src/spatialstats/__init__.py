@@ -1,12 +1,14 @@
 """spatialstats: batched, differentiable 2-point statistics of microstructures, and losses built on them.
 
 The functional layer lives in :mod:`spatialstats.functional`; this namespace holds the statistics, the field
-builders and the ``torch.nn.Module`` losses.
+builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mod:`spatialstats.reconstruction`);
+:mod:`spatialstats.synthetic` generates test microstructures.
 """
 
-from spatialstats import functional
+from spatialstats import functional, synthetic
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss
+from spatialstats.reconstruction import ReconstructionResult, anneal, reconstruct, statistics_error
 from spatialstats.statistics import two_point_stats
 
 __version__ = "0.1.0"
@@ -20,5 +22,10 @@ __all__ = [
     "CenterCropCESSLoss",
     "ClampLoss",
     "MSECESSLoss",
+    "reconstruct",
+    "ReconstructionResult",
+    "statistics_error",
+    "anneal",
     "functional",
+    "synthetic",
 ]
