@@ -63,6 +63,23 @@ def bare_fft_autocorrelation(fields: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfftn(power, s=spatial_shape, dim=spatial_dims) / fields[0, 0].numel()
 
 
+def bare_fft_floor(fields: torch.Tensor, padded_shape: tuple[int, ...] | None = None) -> torch.Tensor:
+    """The FFT floor of a statistics case: forward FFTs of every channel, inverse FFTs of every independent pair.
+
+    ``(batch, C, *spatial)`` -> ``(batch, C (C + 1) / 2, *padded)``: one real FFT per channel (zero-padded to
+    ``padded_shape`` for non-periodic statistics), the products ``F_h conj(F_h')`` for ``h <= h'`` and their inverse
+    real FFTs. No centring, cropping or normalisation by placements. With one channel this is the bare
+    autocorrelation.
+    """
+    spatial_dims = tuple(range(2, fields.ndim))
+    shape = tuple(padded_shape) if padded_shape is not None else tuple(fields.shape[2:])
+    spectrum = torch.fft.rfftn(fields, s=shape, dim=spatial_dims)
+    channels = fields.shape[1]
+    first, second = torch.triu_indices(channels, channels, device=fields.device)
+    products = spectrum[:, first] * spectrum[:, second].conj()
+    return torch.fft.irfftn(products, s=shape, dim=spatial_dims) / fields[0, 0].numel()
+
+
 def import_pymks() -> Any | None:
     """``pymks`` with its import-time deprecation warnings silenced, or None when it is not installed."""
     with warnings.catch_warnings():
@@ -98,3 +115,14 @@ def time_call(
         synchronize(device)
         seconds.append(time.perf_counter() - start)
     return {"min": min(seconds), "median": statistics.median(seconds)}
+
+
+def device_params(devices: tuple[str, ...] = ("cpu", "cuda")) -> list[Any]:
+    """One ``pytest.param`` per device; the CUDA one is marked ``cuda`` and skips cleanly without a GPU."""
+    import pytest
+
+    no_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    return [
+        pytest.param(device, marks=[pytest.mark.cuda, no_cuda]) if device == "cuda" else pytest.param(device)
+        for device in devices
+    ]

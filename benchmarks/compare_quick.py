@@ -33,12 +33,16 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of each torch method (default 5)")
     parser.add_argument("--pymks-repeats", type=int, default=3, help="timed runs of each PyMKS method (default 3)")
     parser.add_argument("--chunk", type=int, default=8, help="fields per dask chunk (default 8)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's own); 1 gives steadier numbers on a busy machine")
     parser.add_argument("--no-pymks", action="store_true", help="skip PyMKS")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, object]]:
     arguments = parse_arguments(argv)
+    if arguments.threads is not None:
+        torch.set_num_threads(arguments.threads)
     size, batch = arguments.size, arguments.batch
     cutoff = (size - 1) // 2  # PyMKS's largest cutoff, the one it uses by default
     single = random_two_phase(batch, (size, size))  # (batch, 1, n, n), phase-1 indicator
