@@ -86,12 +86,14 @@ def loss_rows(records: list[dict[str, object]]) -> list[list[str]]:
                and str(record["case"]).startswith("loss")]
     reference = {key_of(record, LOSS_KEY): float(record["time"]) for record in timings
                  if record["method"] == "torch_mse"}
+    floor = {key_of(record, LOSS_KEY): float(record["time"]) for record in timings if record["method"] == "bare_fft"}
     rows = []
     for record in sorted(timings, key=lambda item: (str(item["device"]), int(item["batch"]), int(item["size"]))):
         median = float(record["time"])
         rows.append([
             str(record["method"]), f"{record['batch']} x {record['size']}x{record['size']}", str(record["device"]),
             milliseconds(median), ratio(median, reference.get(key_of(record, LOSS_KEY))),
+            ratio(median, floor.get(key_of(record, LOSS_KEY))),
         ])
     return rows
 
@@ -118,7 +120,7 @@ TABLES = {
     ),
     "losses": (
         "Losses, forward + backward (ms)",
-        ["loss", "batch", "device", "ms", "/ torch MSE"],
+        ["loss", "batch", "device", "ms", "/ torch MSE", "/ bare FFT"],
         loss_rows,
     ),
     "memory": (
