@@ -80,6 +80,19 @@ def bare_fft_floor(fields: torch.Tensor, padded_shape: tuple[int, ...] | None = 
     return torch.fft.irfftn(products, s=shape, dim=spatial_dims) / fields[0, 0].numel()
 
 
+def fast_fft_length(minimum: int) -> int:
+    """The smallest length >= ``minimum`` whose only prime factors are 2, 3 and 5 (fast for pocketfft and cuFFT)."""
+    length = max(1, minimum)
+    while True:
+        remainder = length
+        for prime in (2, 3, 5):
+            while remainder % prime == 0:
+                remainder //= prime
+        if remainder == 1:
+            return length
+        length += 1
+
+
 def import_pymks() -> Any | None:
     """``pymks`` with its import-time deprecation warnings silenced, or None when it is not installed."""
     with warnings.catch_warnings():

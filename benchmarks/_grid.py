@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import asdict, dataclass
 
-from _bench_common import full_grid_requested
+from _bench_common import fast_fft_length, full_grid_requested
 
 # Above these many input voxels (batch * channels * padded voxels) a case is skipped on CPU: seconds per call.
 CPU_VOXEL_LIMIT = 2**25
@@ -44,7 +44,7 @@ class StatisticsCase:
 
     @property
     def padded_voxels(self) -> int:
-        side = self.size if self.periodic else self.size + self.cutoff
+        side = self.size if self.periodic else fast_fft_length(self.size + self.cutoff)
         return side**self.dims
 
     @property

@@ -23,6 +23,26 @@ LOSS_KEY = ("pass", "batch", "size", "device")
 STATISTIC = "median"  # or "min" (--statistic): on a shared, busy machine the minimum is the steadier estimate
 
 
+def describe_run(path: Path) -> str:
+    """One line on where and how the run was measured, from pytest-benchmark's machine and commit info."""
+    document = json.loads(Path(path).read_text())
+    machine = document.get("machine_info", {})
+    commit = document.get("commit_info", {})
+    threads = sorted({str(entry.get("extra_info", {}).get("threads")) for entry in document.get("benchmarks", [])
+                      if entry.get("extra_info", {}).get("threads") is not None})
+    torch_versions = sorted({str(entry.get("extra_info", {}).get("torch")) for entry in document.get("benchmarks", [])
+                             if entry.get("extra_info", {}).get("torch")})
+    cpu = machine.get("cpu", {})
+    cpu_name = cpu.get("brand_raw") or machine.get("processor") or "unknown CPU"
+    parts = [
+        f"{document.get('datetime', '')[:19]}",
+        f"{cpu_name} ({cpu.get('count', '?')} cores)",
+        f"torch {', '.join(torch_versions) or '?'} on {', '.join(threads) or '?'} thread(s)",
+        f"commit {str(commit.get('id', ''))[:10]}{' (dirty)' if commit.get('dirty') else ''}",
+    ]
+    return "Measured " + "; ".join(part for part in parts if part.strip())
+
+
 def load_records(path: Path) -> list[dict[str, object]]:
     """One flat record per benchmark: its ``extra_info`` plus ``time`` (the chosen statistic) and ``min`` in seconds."""
     document = json.loads(Path(path).read_text())
@@ -226,12 +246,13 @@ def main(argv: list[str] | None = None) -> None:
     records = load_records(arguments.raw)
     arguments.out.mkdir(parents=True, exist_ok=True)
     report = arguments.out / "report.md"
-    report.write_text(f"# spatialstats benchmarks ({STATISTIC} times)\n\n" + render(records, "md"))
+    run = describe_run(arguments.raw)
+    report.write_text(f"# spatialstats benchmarks ({STATISTIC} times)\n\n{run}.\n\n" + render(records, "md"))
     plotted = plot_time_vs_size(records, arguments.out / "time_vs_size.png")
     print(f"wrote {report}" + (f" and {arguments.out / 'time_vs_size.png'}" if plotted else " (too few sizes to plot)"))
     if arguments.docs is not None:
         arguments.docs.mkdir(parents=True, exist_ok=True)
-        (arguments.docs / "report.rst").write_text(render(records, "rst"))
+        (arguments.docs / "report.rst").write_text(f"{run}; {STATISTIC} times.\n\n" + render(records, "rst"))
         if plotted:
             (arguments.docs / "time_vs_size.png").write_bytes((arguments.out / "time_vs_size.png").read_bytes())
         print(f"wrote {arguments.docs / 'report.rst'}")

@@ -34,6 +34,7 @@ def describe(benchmark, *, loss: str, batch: int, size: int, device: str, pass_n
         "method": loss, "pass": pass_name, "batch": batch, "size": size, "dims": 2, "channels": 1,
         "phases": 2, "periodic": True, "dtype": "float32", "device": device, "voxels": size * size,
         "case": f"loss-b{batch}-n{size}", "input_bytes": batch * size * size * 4,
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
     })
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from _bench_common import bare_fft_floor, device_params, import_pymks, random_phases, random_two_phase
+from _bench_common import bare_fft_floor, device_params, fast_fft_length, import_pymks, random_phases, random_two_phase
 from _grid import CPU_VOXEL_LIMIT, PYMKS_VOXEL_LIMIT, StatisticsCase, backward_cases, forward_cases, pymks_cases
 
 import spatialstats as ss
@@ -37,7 +37,8 @@ def rounds_for(case: StatisticsCase) -> int:
 def run(benchmark, function, case: StatisticsCase, device: str, method: str, pass_name: str) -> None:
     benchmark.group = f"{pass_name} {case.case_id} {device}"
     benchmark.extra_info.update(case.info())
-    benchmark.extra_info.update({"method": method, "pass": pass_name, "device": device})
+    benchmark.extra_info.update({"method": method, "pass": pass_name, "device": device,
+                                 "threads": torch.get_num_threads(), "torch": torch.__version__})
 
     def synchronized() -> None:
         function()
@@ -48,7 +49,7 @@ def run(benchmark, function, case: StatisticsCase, device: str, method: str, pas
 
 
 def padded_shape(case: StatisticsCase) -> tuple[int, ...]:
-    side = case.size if case.periodic else case.size + case.cutoff
+    side = case.size if case.periodic else fast_fft_length(case.size + case.cutoff)
     return (side,) * case.dims
 
 
