@@ -90,7 +90,7 @@ def test_cess_kl_has_the_same_gradient_as_cess(pair):
 
 
 @PERIODIC
-def test_center_crop_cess_is_cess_with_cutoff_25(random_fields, random_labels, periodic):
+def test_center_crop_cess_is_cess_with_cutoff_25(random_fields, periodic):
     # Narrow stripes against a wide band of phase 1: the statistics differ most at long offsets.
     stripes = (torch.arange(53) % 6 < 3).to(torch.float64)
     prediction = (0.1 + 0.8 * stripes).expand(2, 1, 51, 53) * 0.9 + 0.1 * random_fields(2, 1, 51, 53)
