@@ -260,3 +260,14 @@ def test_losses_finite_with_exact_zeros_and_ones(random_labels, periodic, single
             assert torch.isfinite(leaf.grad).all(), name
     # A pair that never occurs in the prediction costs -log(eps) per unit of target probability, not infinity.
     assert float(F.cess(prediction, target, periodic=periodic)) < 2 * 4 * -math.log(EPS)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
+def test_half_precision_losses_are_computed_in_float32(pair, dtype):
+    prediction, target = (x.to(dtype) for x in pair)
+    for loss in (F.msess, F.cess, F.mse_cess):
+        low = loss(prediction, target)
+        reference = loss(prediction.float(), target.float())
+        assert torch.isfinite(low)
+        torch.testing.assert_close(low.float(), reference, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(F.clamp_loss(prediction).float(), F.clamp_loss(prediction.float()), rtol=1e-6, atol=1e-7)

@@ -117,3 +117,31 @@ def test_two_phase_from_probability_stacks_complement(random_fields):
     assert two_phase.shape == (3, 2, 4, 4)
     torch.testing.assert_close(two_phase[:, 1:], probability, rtol=0, atol=0)
     torch.testing.assert_close(two_phase[:, :1], 1 - probability, rtol=0, atol=0)
+
+
+# --- dtypes ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phases", [1, 3], ids=["single-channel", "three-phase"])
+@pytest.mark.parametrize("periodic", [True, False], ids=["periodic", "nonperiodic"])
+def test_float32_and_float64_are_preserved(random_fields, phases, periodic):
+    fields = random_fields(2, phases, 6, 7)
+    double = ss.two_point_stats(fields, periodic=periodic)
+    single = ss.two_point_stats(fields.float(), periodic=periodic)
+    assert double.dtype == torch.float64 and single.dtype == torch.float32
+    torch.testing.assert_close(single.double(), double, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("phases", [1, 3], ids=["single-channel", "three-phase"])
+@pytest.mark.parametrize("periodic", [True, False], ids=["periodic", "nonperiodic"])
+def test_half_precision_is_computed_in_float32(random_fields, generator, dtype, phases, periodic):
+    fields = random_fields(2, phases, 6, 7).to(dtype)
+    mask = torch.rand(6, 7, generator=generator).to(dtype)
+    for options in (dict(periodic=periodic), dict(periodic=periodic, cutoff=2, mask=mask)):
+        low = ss.two_point_stats(fields, **options)
+        assert low.dtype == dtype
+        float_options = {**options, "mask": options["mask"].float()} if "mask" in options else options
+        reference = ss.two_point_stats(fields.float(), **float_options)
+        # Computed in float32, rounded once on the way out.
+        torch.testing.assert_close(low, reference.to(dtype), rtol=0, atol=0)
