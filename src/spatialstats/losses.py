@@ -16,10 +16,68 @@ from spatialstats.statistics import two_point_stats
 __all__ = ["MSESSLoss", "CESSLoss", "CenterCropCESSLoss", "ClampLoss", "MSECESSLoss"]
 
 
-class _StatisticsLoss(nn.Module):
-    """Common part of the losses that compare statistics: options, and an optional fixed target."""
+class _OptionsLoss(nn.Module):
+    """A loss module is its functional form with fixed keyword options: ``forward`` passes ``self.options`` on."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        check_reduction(options.get("reduction", "mean"))
+        self.options = options
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={value!r}" for name, value in self.options.items())
+
+
+class _StatisticsLoss(_OptionsLoss):
+    """Losses that compare statistics: options, and an optional fixed target kept as a buffer."""
 
     target_statistics: torch.Tensor | None
+
+    def __init__(self, *, target_statistics: torch.Tensor | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.register_buffer("target_statistics", target_statistics)
+
+    @classmethod
+    def from_target(cls, target: torch.Tensor, **options: Any) -> _StatisticsLoss:
+        """A loss whose target is fixed: the target's statistics are computed once, here, and kept as a buffer
+        (so they follow ``.to(device)`` and the ``state_dict``)."""
+        loss = cls(**options)
+        with torch.no_grad():
+            statistics = two_point_stats(
+                target.float() if target.dtype in (torch.float16, torch.bfloat16) else target,
+                periodic=loss.options.get("periodic", True),
+                cutoff=loss.options.get("cutoff"),
+                check_values=loss.options.get("check_values", True),
+            )
+        loss.target_statistics = statistics
+        return loss
+
+    def _call(self, function: Any, prediction: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        if target is not None and self.target_statistics is not None:
+            raise ValueError(
+                f"{type(self).__name__} was built with fixed target_statistics; call it as loss(prediction), without target"
+            )
+        if target is None and self.target_statistics is None:
+            raise ValueError(f"{type(self).__name__} needs a target: call loss(prediction, target) or build it with from_target")
+        return function(prediction, target, target_statistics=self.target_statistics, **self.options)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, fixed_target={self.target_statistics is not None}".lstrip(", ")
+
+
+class MSESSLoss(_StatisticsLoss):
+    r"""Mean squared error of the 2-point statistics; see :func:`spatialstats.functional.msess`.
+
+    Keyword options (``periodic``, ``cutoff``, ``reduction``, ``check_values``) are those of the function;
+    ``target_statistics`` (or :meth:`from_target`) fixes the target.
+
+    Example:
+        >>> import torch, spatialstats
+        >>> target = (torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+        >>> loss = spatialstats.MSESSLoss(cutoff=4)
+        >>> loss(target, target).item()
+        0.0
+    """
 
     def __init__(
         self,
@@ -30,70 +88,23 @@ class _StatisticsLoss(nn.Module):
         reduction: str = "mean",
         check_values: bool = True,
     ) -> None:
-        super().__init__()
-        self.periodic = periodic
-        self.cutoff = cutoff
-        self.reduction = check_reduction(reduction)
-        self.check_values = check_values
-        self.register_buffer("target_statistics", target_statistics)
-
-    @classmethod
-    def from_target(cls, target: torch.Tensor, **options: Any) -> _StatisticsLoss:
-        """A loss whose target is fixed: the target's statistics are computed once, here, and kept as a buffer
-        (so they follow ``.to(device)`` and the ``state_dict``)."""
-        periodic = options.get("periodic", True)
-        cutoff = options.get("cutoff", cls._default_cutoff())
-        with torch.no_grad():
-            statistics = two_point_stats(
-                target.float() if target.dtype in (torch.float16, torch.bfloat16) else target,
-                periodic=periodic,
-                cutoff=cutoff,
-                check_values=options.get("check_values", True),
-            )
-        return cls(target_statistics=statistics, **options)
-
-    @staticmethod
-    def _default_cutoff() -> int | None:
-        return None
-
-    def _targets(self, target: torch.Tensor | None) -> dict[str, torch.Tensor | None]:
-        if target is not None and self.target_statistics is not None:
-            raise ValueError(
-                f"{type(self).__name__} was built with fixed target_statistics; call it as loss(prediction), without target"
-            )
-        if target is None and self.target_statistics is None:
-            raise ValueError(f"{type(self).__name__} needs a target: call loss(prediction, target) or build it with from_target")
-        return {"target": target, "target_statistics": self.target_statistics}
-
-    def extra_repr(self) -> str:
-        fixed = self.target_statistics is not None
-        return f"periodic={self.periodic}, cutoff={self.cutoff}, reduction={self.reduction!r}, fixed_target={fixed}"
-
-
-class MSESSLoss(_StatisticsLoss):
-    r"""Mean squared error of the 2-point statistics; see :func:`spatialstats.functional.msess`.
-
-    Example:
-        >>> import torch, spatialstats
-        >>> target = (torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0)) > 0.5).float()
-        >>> loss = spatialstats.MSESSLoss(cutoff=4)
-        >>> loss(target, target).item()
-        0.0
-    """
+        super().__init__(
+            target_statistics=target_statistics,
+            periodic=periodic,
+            cutoff=cutoff,
+            reduction=reduction,
+            check_values=check_values,
+        )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
-        return functional.msess(
-            prediction,
-            **self._targets(target),
-            periodic=self.periodic,
-            cutoff=self.cutoff,
-            reduction=self.reduction,
-            check_values=self.check_values,
-        )
+        return self._call(functional.msess, prediction, target)
 
 
 class CESSLoss(_StatisticsLoss):
     r"""Cross-entropy of the 2-point statistics; see :func:`spatialstats.functional.cess`.
+
+    Keyword options (``periodic``, ``cutoff``, ``eps``, ``kl``, ``reduction``, ``check_values``) are those of the
+    function; ``target_statistics`` (or :meth:`from_target`) fixes the target.
 
     Example:
         >>> import torch, spatialstats
@@ -106,22 +117,31 @@ class CESSLoss(_StatisticsLoss):
         True
     """
 
-    def __init__(self, *, eps: float = 1e-6, kl: bool = False, **options: Any) -> None:
-        super().__init__(**options)
-        self.eps = eps
-        self.kl = kl
+    _function = staticmethod(functional.cess)
+
+    def __init__(
+        self,
+        *,
+        target_statistics: torch.Tensor | None = None,
+        periodic: bool = True,
+        cutoff: int | Sequence[int] | None = None,
+        eps: float = 1e-6,
+        kl: bool = False,
+        reduction: str = "mean",
+        check_values: bool = True,
+    ) -> None:
+        super().__init__(
+            target_statistics=target_statistics,
+            periodic=periodic,
+            cutoff=cutoff,
+            eps=eps,
+            kl=kl,
+            reduction=reduction,
+            check_values=check_values,
+        )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
-        return functional.cess(
-            prediction,
-            **self._targets(target),
-            periodic=self.periodic,
-            cutoff=self.cutoff,
-            eps=self.eps,
-            kl=self.kl,
-            reduction=self.reduction,
-            check_values=self.check_values,
-        )
+        return self._call(self._function, prediction, target)
 
 
 class CenterCropCESSLoss(CESSLoss):
@@ -135,17 +155,15 @@ class CenterCropCESSLoss(CESSLoss):
         True
     """
 
+    _function = staticmethod(functional.center_crop_cess)
+
     def __init__(self, *, cutoff: int | Sequence[int] = CENTER_CROP_CUTOFF, **options: Any) -> None:
         if cutoff is None:
             raise ValueError("cutoff of CenterCropCESSLoss must be an int or one int per axis, got None")
         super().__init__(cutoff=cutoff, **options)
 
-    @staticmethod
-    def _default_cutoff() -> int:
-        return CENTER_CROP_CUTOFF
 
-
-class ClampLoss(nn.Module):
+class ClampLoss(_OptionsLoss):
     r"""Binarizing two-Gaussian-mixture loss; see :func:`spatialstats.functional.clamp_loss`.
 
     Example:
@@ -155,21 +173,13 @@ class ClampLoss(nn.Module):
     """
 
     def __init__(self, *, width: float = 0.1, reduction: str = "mean", check_values: bool = True) -> None:
-        super().__init__()
-        self.width = width
-        self.reduction = check_reduction(reduction)
-        self.check_values = check_values
+        super().__init__(width=width, reduction=reduction, check_values=check_values)
 
     def forward(self, prediction: torch.Tensor) -> torch.Tensor:
-        return functional.clamp_loss(
-            prediction, width=self.width, reduction=self.reduction, check_values=self.check_values
-        )
-
-    def extra_repr(self) -> str:
-        return f"width={self.width}, reduction={self.reduction!r}"
+        return functional.clamp_loss(prediction, **self.options)
 
 
-class MSECESSLoss(nn.Module):
+class MSECESSLoss(_OptionsLoss):
     r"""``alpha`` times the pixel MSE plus CESS; see :func:`spatialstats.functional.mse_cess`.
 
     Example:
@@ -191,27 +201,9 @@ class MSECESSLoss(nn.Module):
         reduction: str = "mean",
         check_values: bool = True,
     ) -> None:
-        super().__init__()
-        self.alpha = alpha
-        self.periodic = periodic
-        self.cutoff = cutoff
-        self.eps = eps
-        self.kl = kl
-        self.reduction = check_reduction(reduction)
-        self.check_values = check_values
-
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return functional.mse_cess(
-            prediction,
-            target,
-            alpha=self.alpha,
-            periodic=self.periodic,
-            cutoff=self.cutoff,
-            eps=self.eps,
-            kl=self.kl,
-            reduction=self.reduction,
-            check_values=self.check_values,
+        super().__init__(
+            alpha=alpha, periodic=periodic, cutoff=cutoff, eps=eps, kl=kl, reduction=reduction, check_values=check_values
         )
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, periodic={self.periodic}, cutoff={self.cutoff}, reduction={self.reduction!r}"
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return functional.mse_cess(prediction, target, **self.options)
