@@ -157,11 +157,18 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def rst_cell(cell: str) -> str:
+    """A table cell as reStructuredText: a lone ``-`` would start a bullet list, ``|`` a substitution."""
+    if cell in ("", "-"):
+        return "n/a"
+    return cell.replace("|", "\\|")
+
+
 def rst_table(header: list[str], rows: list[list[str]]) -> str:
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in [header, *rows]:
-        lines.append("   * - " + (row[0] or "\\ "))
-        lines += ["     - " + (cell.replace("|", "\\|") or "\\ ") for cell in row[1:]]
+        lines.append("   * - " + rst_cell(row[0]))
+        lines += ["     - " + rst_cell(cell) for cell in row[1:]]
     return "\n".join(lines)
 
 
