@@ -1,7 +1,13 @@
-"""Argument handling and geometry shared by the generators."""
+"""Argument checks and the random-number convention shared by the generators.
+
+Every generator takes ``seed: int | None``. The random parameters (centres, radii, noise) are drawn from a fresh
+CPU :class:`torch.Generator` seeded with it and only then moved to ``device``, so one seed gives the same
+microstructure on every device and is independent of the global torch RNG. ``seed=None`` draws fresh entropy.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -11,7 +17,9 @@ def resolve_size(size: int | Sequence[int], *, allow_3d: bool = True) -> tuple[i
     """An int gives a square image; a sequence of 2 (or 3, where supported) ints gives the shape."""
     if isinstance(size, int) and not isinstance(size, bool):
         shape: tuple[int, ...] = (size, size)
-    elif isinstance(size, Sequence) and all(isinstance(n, int) and not isinstance(n, bool) for n in size):
+    elif isinstance(size, Sequence) and not isinstance(size, str) and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in size
+    ):
         shape = tuple(size)
     else:
         raise TypeError(f"size must be an int or a sequence of ints, got {size!r}")
@@ -24,26 +32,50 @@ def resolve_size(size: int | Sequence[int], *, allow_3d: bool = True) -> tuple[i
 
 
 def check_count(value: object, name: str, minimum: int = 1) -> int:
+    """An int (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
 
 
 def check_positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    """A finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive number (finite), got {value!r}")
+    return float(value)
+
+
+def check_finite(value: object, name: str) -> float:
+    """A finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     return float(value)
 
 
 def check_fraction(value: object, name: str) -> float:
+    """A number strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
     return float(value)
 
 
+def check_pair(value: object, name: str) -> tuple[float, float]:
+    """Two finite positive numbers."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
+        raise ValueError(f"{name} must hold two positive numbers, got {value!r}")
+    first, second = (check_positive(item, name) for item in value)
+    return first, second
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A :class:`torch.device` from a string or device."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {device!r}")
+    return torch.device(device)
+
+
 def make_generator(seed: int | None) -> torch.Generator:
-    """A CPU generator: random parameters are drawn on the CPU so that a seed gives the same microstructure on
-    every device."""
+    """A CPU generator seeded with ``seed`` (fresh entropy for ``None``)."""
     generator = torch.Generator()
     if seed is None:
         generator.seed()
@@ -52,54 +84,3 @@ def make_generator(seed: int | None) -> torch.Generator:
     else:
         generator.manual_seed(seed)
     return generator
-
-
-def axis_offsets(
-    centres: torch.Tensor, shape: tuple[int, ...], periodic: bool, device: torch.device
-) -> list[torch.Tensor]:
-    """Per axis, the signed distance from each centre to each grid coordinate, wrapped to [-n/2, n/2) when periodic.
-
-    ``centres`` is ``(batch, objects, ndim)``; axis ``d`` gives a tensor broadcastable to
-    ``(batch, objects, *shape)``.
-    """
-    ndim = len(shape)
-    offsets = []
-    for axis, n in enumerate(shape):
-        coordinate = torch.arange(n, device=device, dtype=torch.float32) + 0.5
-        view = [1] * ndim
-        view[axis] = n
-        delta = coordinate.view(1, 1, *view) - centres[..., axis].reshape(*centres.shape[:2], *([1] * ndim))
-        if periodic:
-            delta = torch.remainder(delta + n / 2, n) - n / 2
-        offsets.append(delta)
-    return offsets
-
-
-def paint_ellipsoids(
-    centres: torch.Tensor,
-    semi_axes: torch.Tensor,
-    angles: torch.Tensor | None,
-    shape: tuple[int, ...],
-    periodic: bool,
-    device: torch.device,
-    chunk: int = 8,
-) -> torch.Tensor:
-    """Union of ellipsoids: ``(batch, objects, ndim)`` centres and semi-axes, optional 2D rotation angles
-    ``(batch, objects)``; returns a bool mask ``(batch, *shape)``. Objects are painted a few at a time to bound
-    memory."""
-    batch, count = centres.shape[:2]
-    inside = torch.zeros(batch, *shape, dtype=torch.bool, device=device)
-    centres, semi_axes = centres.to(device), semi_axes.to(device)
-    for start in range(0, count, chunk):
-        part = slice(start, start + chunk)
-        deltas = axis_offsets(centres[:, part], shape, periodic, device)
-        axes = semi_axes[:, part]
-        if angles is not None:
-            angle = angles[:, part].to(device).reshape(batch, -1, *([1] * len(shape)))
-            cos, sin = torch.cos(angle), torch.sin(angle)
-            deltas = [deltas[0] * cos + deltas[1] * sin, -deltas[0] * sin + deltas[1] * cos]
-        radius = sum(
-            (delta / axes[..., axis].reshape(batch, -1, *([1] * len(shape)))) ** 2 for axis, delta in enumerate(deltas)
-        )
-        inside |= (radius <= 1).any(dim=1)
-    return inside
