@@ -38,7 +38,7 @@ def circles(
 
     Args:
         batch: number of microstructures.
-        size: an int (square / cube of that side is not implied: an int gives a square image) or a 2D/3D shape.
+        size: an int (square image) or a 2D/3D shape.
         count: circles per microstructure.
         radius: radius :math:`\rho` in pixels.
         periodic: wrap the circles around the border.
