@@ -101,8 +101,10 @@ def test_voronoi_boundary_fraction_grows_with_width_and_phases_are_used():
     thin = synthetic.voronoi(4, 64, grains=12, boundary_width=1.0, seed=0).float().mean()
     thick = synthetic.voronoi(4, 64, grains=12, boundary_width=4.0, seed=0).float().mean()
     assert 0 < thin < thick < 1
-    multi = synthetic.voronoi(4, 64, grains=20, boundary_width=0, phases=4, seed=0)
+    multi = synthetic.voronoi(4, 64, grains=20, boundary_width=0, grain_phases=4, seed=0)
     assert set(multi.unique().tolist()) == {0, 1, 2, 3}
+    with_boundaries = synthetic.voronoi(4, 64, grains=20, boundary_width=2.0, grain_phases=2, seed=0)
+    assert set(with_boundaries.unique().tolist()) == {0, 1, 2}  # boundaries are the extra phase 2
 
 
 @pytest.mark.parametrize(
@@ -120,6 +122,7 @@ def test_voronoi_boundary_fraction_grows_with_width_and_phases_are_used():
         (lambda: synthetic.gaussian_random_field(1, 16, correlation_length=(1, 2, 3)), ValueError, "correlation_length"),
         (lambda: synthetic.voronoi(1, 16, grains=1), ValueError, "grains must be an int >= 2"),
         (lambda: synthetic.voronoi(1, 16, boundary_width=0), ValueError, "boundary_width must be > 0"),
+        (lambda: synthetic.voronoi(1, 16, grain_phases=0), ValueError, "grain_phases must be an int >= 1"),
     ],
 )
 def test_bad_arguments(call, error, match):
