@@ -6,10 +6,11 @@ The file has exactly the MICRO2D layout read by :mod:`vae_micro2d.data`: one top
 :math:`v`, e.g. :math:`E = E_0 (1 - v) + E_1 v`, plus small noise), each with an ``INSTRUCTIONS`` attribute.
 Every image is periodic (distances are measured on the torus), like MICRO2D.
 
-Classes (same names as MICRO2D): thresholded Gaussian random fields (``GRF``, anisotropic ``NBSA``), ellipses at a
-shared angle (``AngEllipse``) or random angles (``RandomEllipse``), circular voids (``VoidSmall``, two sizes
-``VoidSmallBig``) and Voronoi tessellations with random phases (``VoronoiLarge``, ``VoronoiMedium``,
-``VoronoiSmall``; ``VoronoiMediumSpaced`` separates the cells by phase-0 boundaries).
+Classes (same names as MICRO2D), all drawn with :mod:`spatialstats.synthetic`: thresholded Gaussian random fields
+(``GRF``, anisotropic ``NBSA``), ellipses at a shared angle (``AngEllipse``) or random angles (``RandomEllipse``),
+circular voids (``VoidSmall``, two sizes ``VoidSmallBig``) and Voronoi tessellations with random phases
+(``VoronoiLarge``, ``VoronoiMedium``, ``VoronoiSmall``; ``VoronoiMediumSpaced`` separates the cells by phase-0
+boundaries).
 
 Run: ``python examples/vae_micro2d/make_synthetic_dataset.py --out data/micro2d_synthetic.h5 --samples-per-class 100``
 
@@ -39,98 +40,48 @@ import h5py
 import numpy as np
 import torch
 
+from spatialstats import synthetic
+
 __all__ = ["CLASS_NAMES", "write_synthetic_micro2d", "generate_class"]
 
 
-def _torus_offsets(size: int, centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Periodic offsets (dy, dx) of every pixel from each center: shapes (K, size, size)."""
-    coordinates = torch.arange(size, dtype=torch.float32)
-    dy = coordinates.view(1, size, 1) - centers[:, 0].view(-1, 1, 1)
-    dx = coordinates.view(1, 1, size) - centers[:, 1].view(-1, 1, 1)
-    wrap = lambda d: torch.remainder(d + size / 2, size) - size / 2  # noqa: E731
-    return wrap(dy), wrap(dx)
+def _class_generators(size: int) -> dict[str, Callable[[int, int], torch.Tensor]]:
+    """Per MICRO2D class, ``(count, seed) -> (count, size, size)`` labels from :mod:`spatialstats.synthetic`, with
+    lengths scaled to the image size (the parameters are those of a 256 px image)."""
+    scale = size / 256
+    binary = lambda labels: (labels == 1).long()  # noqa: E731  (Voronoi boundaries, phase 2, join phase 0)
+    return {
+        "GRF": lambda n, s: synthetic.gaussian_random_field(n, size, correlation_length=8 * scale, volume_fractions=0.45, seed=s),
+        "NBSA": lambda n, s: synthetic.gaussian_random_field(
+            n, size, correlation_length=(16 * scale, 4 * scale), angle=0.6, volume_fractions=0.4, seed=s
+        ),
+        "AngEllipse": lambda n, s: synthetic.ellipses(
+            n, size, count=14, semi_axes=(24 * scale, 8 * scale), angle=0.7, seed=s
+        ),
+        "RandomEllipse": lambda n, s: synthetic.ellipses(
+            n, size, count=14, semi_axes=(24 * scale, 8 * scale), angle=0.0, angle_spread=math.pi / 2, seed=s
+        ),
+        "VoidSmall": lambda n, s: 1 - synthetic.voids(n, size, count=25, radius_range=(8 * scale, 13 * scale), seed=s),
+        "VoidSmallBig": lambda n, s: 1 - synthetic.voids(n, size, count=20, radius_range=(8 * scale, 30 * scale), seed=s),
+        "VoronoiLarge": lambda n, s: synthetic.voronoi(n, size, grains=8, boundary_width=0, grain_phases=2, seed=s),
+        "VoronoiMedium": lambda n, s: synthetic.voronoi(n, size, grains=25, boundary_width=0, grain_phases=2, seed=s),
+        "VoronoiMediumSpaced": lambda n, s: binary(
+            synthetic.voronoi(n, size, grains=25, boundary_width=10 * scale, grain_phases=2, seed=s)
+        ),
+        "VoronoiSmall": lambda n, s: synthetic.voronoi(n, size, grains=80, boundary_width=0, grain_phases=2, seed=s),
+    }
 
 
-def _gaussian_random_field(size: int, length_y: float, length_x: float, generator: torch.Generator) -> torch.Tensor:
-    noise = torch.randn(size, size, generator=generator)
-    frequencies = torch.fft.fftfreq(size)
-    kernel = torch.exp(
-        -2 * math.pi**2 * ((frequencies.view(-1, 1) * length_y) ** 2 + (frequencies.view(1, -1) * length_x) ** 2)
-    )
-    return torch.fft.ifft2(torch.fft.fft2(noise) * kernel).real
-
-
-def _threshold_at_fraction(field: torch.Tensor, volume_fraction: float) -> torch.Tensor:
-    level = torch.quantile(field.flatten(), 1 - volume_fraction)
-    return (field > level).to(torch.uint8)
-
-
-def _grf(size: int, g: torch.Generator, anisotropic: bool) -> torch.Tensor:
-    scale = size / 32 * (1 + 2 * torch.rand(1, generator=g).item())
-    ratio = 3.0 + 2 * torch.rand(1, generator=g).item() if anisotropic else 1.0
-    field = _gaussian_random_field(size, scale, scale * ratio, g)
-    return _threshold_at_fraction(field, 0.3 + 0.3 * torch.rand(1, generator=g).item())
-
-
-def _ellipses(size: int, g: torch.Generator, shared_angle: bool) -> torch.Tensor:
-    count = int(torch.randint(8, 20, (1,), generator=g))
-    centers = torch.rand(count, 2, generator=g) * size
-    semi_major = size * (0.06 + 0.05 * torch.rand(count, generator=g))
-    semi_minor = semi_major * (0.3 + 0.3 * torch.rand(count, generator=g))
-    angles = (torch.full((count,), torch.rand(1, generator=g).item()) if shared_angle else torch.rand(count, generator=g)) * math.pi
-    dy, dx = _torus_offsets(size, centers)
-    cos, sin = torch.cos(angles).view(-1, 1, 1), torch.sin(angles).view(-1, 1, 1)
-    along, across = dx * cos + dy * sin, -dx * sin + dy * cos
-    inside = (along / semi_major.view(-1, 1, 1)) ** 2 + (across / semi_minor.view(-1, 1, 1)) ** 2 <= 1
-    return inside.any(dim=0).to(torch.uint8)
-
-
-def _voids(size: int, g: torch.Generator, two_sizes: bool) -> torch.Tensor:
-    count = int(torch.randint(15, 35, (1,), generator=g))
-    centers = torch.rand(count, 2, generator=g) * size
-    radii = size * (0.03 + 0.02 * torch.rand(count, generator=g))
-    if two_sizes:
-        radii = torch.where(torch.rand(count, generator=g) < 0.25, radii * 2.5, radii)
-    dy, dx = _torus_offsets(size, centers)
-    void = (dy**2 + dx**2 <= radii.view(-1, 1, 1) ** 2).any(dim=0)
-    return (~void).to(torch.uint8)
-
-
-def _voronoi(size: int, g: torch.Generator, cells: int, gap: float) -> torch.Tensor:
-    centers = torch.rand(cells, 2, generator=g) * size
-    dy, dx = _torus_offsets(size, centers)
-    distances = torch.sqrt(dy**2 + dx**2)
-    nearest = distances.topk(2, dim=0, largest=False)
-    phase_of_cell = (torch.rand(cells, generator=g) < 0.5).to(torch.uint8)
-    image = phase_of_cell[nearest.indices[0]]
-    if gap > 0:
-        image = image * ((nearest.values[1] - nearest.values[0]) > gap * size).to(torch.uint8)
-    return image
-
-
-_GENERATORS: dict[str, Callable[[int, torch.Generator], torch.Tensor]] = {
-    "GRF": lambda n, g: _grf(n, g, anisotropic=False),
-    "NBSA": lambda n, g: _grf(n, g, anisotropic=True),
-    "AngEllipse": lambda n, g: _ellipses(n, g, shared_angle=True),
-    "RandomEllipse": lambda n, g: _ellipses(n, g, shared_angle=False),
-    "VoidSmall": lambda n, g: _voids(n, g, two_sizes=False),
-    "VoidSmallBig": lambda n, g: _voids(n, g, two_sizes=True),
-    "VoronoiLarge": lambda n, g: _voronoi(n, g, cells=8, gap=0.0),
-    "VoronoiMedium": lambda n, g: _voronoi(n, g, cells=25, gap=0.0),
-    "VoronoiMediumSpaced": lambda n, g: _voronoi(n, g, cells=25, gap=0.04),
-    "VoronoiSmall": lambda n, g: _voronoi(n, g, cells=80, gap=0.0),
-}
-
-#: The ten MICRO2D class names, generated here by simple periodic models.
-CLASS_NAMES: tuple[str, ...] = tuple(_GENERATORS)
+#: The ten MICRO2D class names, generated here by :mod:`spatialstats.synthetic`.
+CLASS_NAMES: tuple[str, ...] = tuple(_class_generators(256))
 
 
 def generate_class(name: str, count: int, *, size: int = 256, seed: int = 0) -> np.ndarray:
     """``count`` binary images ``(count, size, size)`` uint8 of class ``name``, reproducible from ``seed``."""
-    if name not in _GENERATORS:
+    if name not in CLASS_NAMES:
         raise ValueError(f"name must be one of {CLASS_NAMES}, got {name!r}")
-    generator = torch.Generator().manual_seed(seed * 1000 + CLASS_NAMES.index(name))
-    return torch.stack([_GENERATORS[name](size, generator) for _ in range(count)]).numpy()
+    labels = _class_generators(size)[name](count, seed * 1000 + CLASS_NAMES.index(name))
+    return labels.to(torch.uint8).numpy()
 
 
 def _placeholder_properties(images: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
