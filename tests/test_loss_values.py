@@ -98,6 +98,8 @@ def test_mse_cess_adds_weighted_pixel_mse():
     prediction, target = soft(), binary()
     expected = 0.7 * ((prediction - target) ** 2).flatten(1).mean(dim=1) + F.cess(prediction, target, reduction="none")
     torch.testing.assert_close(F.mse_cess(prediction, target, alpha=0.7, reduction="none"), expected)
+    precomputed = F.mse_cess(prediction, target, target_statistics=stats(target), alpha=0.7, reduction="none")
+    torch.testing.assert_close(precomputed, expected)
 
 
 @pytest.mark.parametrize("loss", [F.msess, F.cess, F.center_crop_cess])

@@ -23,7 +23,7 @@ def clamp_loss(
             \tfrac12 \mathcal{N}(m(x); 0, \sigma^2) + \tfrac12 \mathcal{N}(m(x); 1, \sigma^2) \Bigr)
 
     with :math:`\sigma` = ``width``, averaged over every channel and voxel of a sample so that its weight does not
-    depend on the image size. It is computed with ``logsumexp``, so it stays finite (and grows quadratically) for any
+    depend on the image size. It is computed with ``logaddexp``, so it stays finite (and grows quadratically) for any
     finite input. The smallest value, reached at :math:`m = 0` and :math:`m = 1` for small :math:`\sigma`, is
     :math:`\log(2\sigma\sqrt{2\pi}) - \log(1 + e^{-1/(2\sigma^2)})`; it is negative for :math:`\sigma < 0.2`, which
     is harmless for a gradient but worth knowing when reading loss curves.
@@ -47,8 +47,7 @@ def clamp_loss(
     if check_values:
         check_finite(prediction, "prediction")
     values = as_loss_precision(prediction)
-    scale = 2.0 * width * width
-    log_components = torch.stack([-values.square() / scale, -(values - 1).square() / scale])
+    scale = -0.5 / (width * width)
     log_normaliser = math.log(2.0) + math.log(width) + 0.5 * math.log(2.0 * math.pi)
-    negative_log_likelihood = log_normaliser - torch.logsumexp(log_components, dim=0)
-    return reduce(negative_log_likelihood.flatten(1).mean(dim=1), reduction)
+    log_mixture = torch.logaddexp(values.square() * scale, (values - 1).square() * scale)
+    return reduce(log_normaliser - log_mixture.flatten(1).mean(dim=1), reduction)

@@ -185,6 +185,7 @@ def mse_cess(
     prediction: torch.Tensor,
     target: torch.Tensor,
     *,
+    target_statistics: torch.Tensor | None = None,
     alpha: float = 1.0,
     periodic: bool = True,
     cutoff: int | Sequence[int] | None = None,
@@ -205,8 +206,9 @@ def mse_cess(
 
     Args:
         prediction: predicted microstructure ``(batch, phases, *spatial)`` or ``(batch, 1, *spatial)``.
-        target: target microstructure of the same shape (the pixel term needs the pixels, so no precomputed
-            statistics here).
+        target: target microstructure of the same shape (the pixel term needs the pixels).
+        target_statistics: optionally, the target's precomputed statistics (see :func:`msess`), so that a fixed
+            target's statistics are not recomputed at every call.
         alpha: weight of the pixel term, >= 0.
         periodic, cutoff, eps, kl, reduction, check_values: as in :func:`cess`.
 
@@ -228,7 +230,15 @@ def mse_cess(
             f"target must have the shape of prediction {tuple(prediction.shape)} for the pixel term, got {tuple(target.shape)}"
         )
     statistics_term = cess(
-        prediction, target, periodic=periodic, cutoff=cutoff, eps=eps, kl=kl, reduction="none", check_values=check_values
+        prediction,
+        None if target_statistics is not None else target,
+        target_statistics=target_statistics,
+        periodic=periodic,
+        cutoff=cutoff,
+        eps=eps,
+        kl=kl,
+        reduction="none",
+        check_values=check_values,
     )
     pixel_term = (as_loss_precision(prediction) - as_loss_precision(target)).square().flatten(1).mean(dim=1)
     return reduce(alpha * pixel_term + statistics_term, reduction)
