@@ -46,9 +46,6 @@ import torch
 torch.manual_seed(0)
 PYMKS_MISSING = importlib.util.find_spec("pymks") is None  # the migration page's side-by-side examples need it
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-# Docstring examples run under pytest --doctest-modules with their module's globals; here they get none, so the
-# names that some of them use without importing are provided (the pages themselves import what they use).
-from spatialstats.reconstruction import *  # noqa: F403
 """
 
 html_theme = "furo"

@@ -16,6 +16,7 @@ def binarize(field: torch.Tensor) -> torch.Tensor:
 
     Example:
         >>> import torch
+        >>> from spatialstats.reconstruction import binarize
         >>> binarize(torch.tensor([[[0.2, 0.7]]])).tolist()
         [[0, 1]]
     """
@@ -52,6 +53,7 @@ def statistics_error(
 
     Example:
         >>> import torch, spatialstats as ss
+        >>> from spatialstats.reconstruction import statistics_error
         >>> labels = (torch.rand(1, 16, 16, generator=torch.Generator().manual_seed(0)) > 0.5).long()
         >>> target = ss.two_point_stats(ss.one_hot_from_labels(labels, 2))
         >>> statistics_error(labels, target).tolist()
