@@ -8,6 +8,7 @@ microstructure on every device and is independent of the global torch RNG. ``see
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -15,12 +16,13 @@ import torch
 
 def resolve_size(size: int | Sequence[int], *, allow_3d: bool = True) -> tuple[int, ...]:
     """An int gives a square image; a sequence of 2 (or 3, where supported) ints gives the shape."""
-    if isinstance(size, int) and not isinstance(size, bool):
-        shape: tuple[int, ...] = (size, size)
-    elif isinstance(size, Sequence) and not isinstance(size, str) and all(
-        isinstance(n, int) and not isinstance(n, bool) for n in size
-    ):
-        shape = tuple(size)
+    def is_integer(value: object) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    if is_integer(size):
+        shape: tuple[int, ...] = (int(size), int(size))
+    elif isinstance(size, Sequence) and not isinstance(size, str) and all(is_integer(n) for n in size):
+        shape = tuple(int(n) for n in size)
     else:
         raise TypeError(f"size must be an int or a sequence of ints, got {size!r}")
     allowed = (2, 3) if allow_3d else (2,)
