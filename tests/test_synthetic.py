@@ -64,6 +64,17 @@ def test_shapes_labels_and_seeds_3d(name):
     assert not torch.equal(labels, make(batch=2, size=(12, 14, 16), seed=4))
 
 
+@pytest.mark.parametrize("name", ["circles", "ellipses", "voids", "voronoi"])
+def test_non_periodic_objects_do_not_wrap(name):
+    make = FAMILIES_2D[name]
+    periodic = make(batch=6, size=40, seed=11)
+    clipped = make(batch=6, size=40, seed=11, periodic=False)
+    assert clipped.shape == periodic.shape and clipped.dtype == torch.long
+    assert not torch.equal(clipped, periodic)  # same draws, but what crossed the border now differs
+    if name != "voronoi":  # inclusions reach at most 9 px: farther from the border nothing changes
+        assert torch.equal(clipped[:, 12:-12, 12:-12], periodic[:, 12:-12, 12:-12])
+
+
 def test_int_size_gives_a_square_image():
     assert synthetic.circles(1, 32, radius=3.0, seed=0).shape == (1, 32, 32)
 
