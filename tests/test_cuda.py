@@ -111,3 +111,13 @@ def test_half_precision_input(random_fields, random_labels, dtype, periodic):
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(prediction.grad).all()
     assert prediction.grad.dtype == dtype
+
+
+def test_cess_under_autocast_is_finite():
+    target = (torch.rand(2, 1, 64, 64, device="cuda") > 0.5).float()
+    prediction = torch.rand(2, 1, 64, 64, device="cuda", requires_grad=True)
+    with torch.autocast("cuda", dtype=torch.float16):
+        value = F.cess(prediction.half(), target)
+    value.backward()
+    assert value.dtype == torch.float32
+    assert torch.isfinite(value) and torch.isfinite(prediction.grad).all()

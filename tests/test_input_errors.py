@@ -281,3 +281,33 @@ def test_module_reduction_checked_at_construction():
         ss.MSESSLoss(reduction="avg")
     with pytest.raises(ValueError, match="reduction"):
         ss.ClampLoss(reduction="avg")
+
+
+def test_loss_scalar_options_are_checked():
+    x = torch.rand(2, 1, 8, 8)
+    with pytest.raises(ValueError, match="eps must be a positive number"):
+        F.cess(x, x, eps=0)
+    with pytest.raises(ValueError, match="width must be a positive number"):
+        F.clamp_loss(x, width=-1)
+    with pytest.raises(ValueError, match="alpha must be a number >= 0"):
+        F.mse_cess(x, x, alpha=-1)
+    with pytest.raises(ValueError, match="target must have the shape of prediction"):
+        F.mse_cess(x, ss.two_phase_from_probability(x))
+    with pytest.raises(ValueError, match=r"cutoff 25 is too large for spatial axis 0 of size 8"):
+        F.center_crop_cess(x, x)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        ss.CESSLoss(reduction="batchmean")
+
+
+def test_loss_modules_need_exactly_one_target():
+    x = torch.rand(2, 1, 8, 8)
+    with pytest.raises(ValueError, match="MSESSLoss needs a target"):
+        ss.MSESSLoss()(x)
+    with pytest.raises(ValueError, match="built with fixed target_statistics"):
+        ss.MSESSLoss.from_target(x)(x, x)
+
+
+def test_bool_mask_is_a_zero_one_mask():
+    fields = torch.rand(2, 2, 8, 8)
+    mask = torch.rand(8, 8) > 0.3
+    torch.testing.assert_close(ss.two_point_stats(fields, mask=mask), ss.two_point_stats(fields, mask=mask.float()))

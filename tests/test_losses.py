@@ -271,3 +271,40 @@ def test_half_precision_losses_are_computed_in_float32(pair, dtype):
         assert torch.isfinite(low)
         torch.testing.assert_close(low.float(), reference, rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(F.clamp_loss(prediction).float(), F.clamp_loss(prediction.float()), rtol=1e-6, atol=1e-7)
+
+
+def test_kl_form_has_the_cess_gradient(generator):
+    target = ss.one_hot_from_labels(torch.randint(0, 2, (2, 9, 8), generator=generator), dtype=torch.float64)
+    first = torch.rand(2, 2, 9, 8, generator=generator, dtype=torch.float64).requires_grad_(True)
+    second = first.detach().clone().requires_grad_(True)
+    F.cess(first, target).backward()
+    F.cess(second, target, kl=True).backward()
+    torch.testing.assert_close(first.grad, second.grad)
+
+
+def test_clamp_loss_minimum_is_at_zero_and_one():
+    width = 0.1
+    minimum = math.log(2 * width * math.sqrt(2 * math.pi)) - math.log(1 + math.exp(-1 / (2 * width**2)))
+    at_binary = F.clamp_loss(torch.tensor([[[0.0, 1.0]]], dtype=torch.float64), width=width)
+    assert at_binary.item() == pytest.approx(minimum, abs=1e-12)
+    for value in [0.05, 0.3, 0.5, 0.9, 1.2, -0.2]:
+        assert F.clamp_loss(torch.tensor([[[value]]], dtype=torch.float64), width=width) > at_binary
+
+
+def test_mse_cess_with_precomputed_target_statistics(generator):
+    target = (torch.rand(2, 1, 9, 8, generator=generator, dtype=torch.float64) > 0.5).double()
+    prediction = torch.rand(2, 1, 9, 8, generator=generator, dtype=torch.float64)
+    statistics = ss.two_point_stats(target, periodic=False, cutoff=3)
+    options = dict(alpha=0.3, periodic=False, cutoff=3, reduction="none")
+    torch.testing.assert_close(
+        F.mse_cess(prediction, target, target_statistics=statistics, **options), F.mse_cess(prediction, target, **options)
+    )
+
+
+@pytest.mark.parametrize("module", [ss.MSESSLoss, ss.CESSLoss, ss.CenterCropCESSLoss])
+def test_fixed_target_is_a_buffer_and_matches_the_functional(module, generator):
+    target = (torch.rand(2, 1, 60, 60, generator=generator, dtype=torch.float64) > 0.5).double()
+    prediction = torch.rand(2, 1, 60, 60, generator=generator, dtype=torch.float64)
+    fixed = module.from_target(target, periodic=False)
+    assert "target_statistics" in fixed.state_dict()
+    torch.testing.assert_close(fixed(prediction), module(periodic=False)(prediction, target))

@@ -170,3 +170,13 @@ def test_cess_kl_is_zero_for_constant_fields():
     value = F.cess(target, target)
     assert float(value) == pytest.approx(-np.log1p(1e-6), abs=1e-15)
     assert float(F.cess(target, target, kl=True)) == pytest.approx(0.0, abs=1e-15)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), spatial=spatial_shapes, periodic=st.booleans())
+def test_two_channel_one_hot_without_gradient_takes_the_two_phase_path_exactly(seed, spatial, periodic):
+    fields = _one_hot(seed, 2, 2, spatial)
+    with torch.no_grad():
+        fast = ss.two_point_stats(fields, periodic=periodic)
+    general = ss.two_point_stats(fields.clone().requires_grad_(True), periodic=periodic)
+    torch.testing.assert_close(fast, general.detach(), rtol=0, atol=1e-12)
