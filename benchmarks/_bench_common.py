@@ -29,9 +29,7 @@ def random_two_phase(
     seed: int = 0,
 ) -> torch.Tensor:
     """A batch of binary two-phase fields as one channel ``(batch, 1, *spatial)`` (phase-1 indicator)."""
-    generator = torch.Generator().manual_seed(seed)
-    indicator = (torch.rand((batch, 1, *spatial), generator=generator) > 0.5).to(dtype)
-    return indicator.to(device)
+    return random_phases(batch, 2, spatial, dtype=dtype, device=device, seed=seed)[:, 1:].contiguous()
 
 
 def random_phases(
