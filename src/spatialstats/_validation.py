@@ -6,6 +6,7 @@ a device synchronisation, so every public entry point lets the caller switch the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -42,7 +43,7 @@ def check_unit_interval(values: torch.Tensor, name: str) -> None:
     """Raise unless every value is finite and inside [0, 1] (one pass over the data)."""
     low, high = torch.aminmax(values.detach())
     low, high = float(low), float(high)
-    if not (torch.isfinite(torch.tensor([low, high])).all()):
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(f"{name} contains non-finite values (NaN or inf)")
     if low < 0.0 or high > 1.0:
         raise ValueError(

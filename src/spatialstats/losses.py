@@ -10,6 +10,7 @@ from torch import nn
 
 from spatialstats import functional
 from spatialstats._validation import check_reduction
+from spatialstats.functional._common import as_loss_precision
 from spatialstats.functional.statistics_losses import CENTER_CROP_CUTOFF
 from spatialstats.statistics import two_point_stats
 
@@ -44,7 +45,7 @@ class _StatisticsLoss(_OptionsLoss):
         loss = cls(**options)
         with torch.no_grad():
             statistics = two_point_stats(
-                target.float() if target.dtype in (torch.float16, torch.bfloat16) else target,
+                as_loss_precision(target),
                 periodic=loss.options.get("periodic", True),
                 cutoff=loss.options.get("cutoff"),
                 check_values=loss.options.get("check_values", True),

@@ -147,10 +147,22 @@ def _spectral_layout(
 ) -> tuple[list[int], torch.Tensor, tuple[int, ...]]:
     """FFT lengths, the spectral factors that centre the result, and the window kept per axis."""
     lengths = _offsets.fft_lengths(spatial_shape, cutoffs, periodic)
-    complex_dtype = (torch.ones((), dtype=dtype) * 1j).dtype
+    complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
     shifts = _offsets.centring_shifts(spatial_shape, cutoffs)
     factors = _offsets.shift_factors(lengths, shifts, dtype=complex_dtype, device=device)
     return lengths, factors, _offsets.window_lengths(spatial_shape, cutoffs)
+
+
+def _centred_autocorrelation(
+    values: torch.Tensor, lengths: list[int], factors: torch.Tensor, windows: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unnormalised autocorrelation of ``values`` on its trailing axes, centred and cropped to ``windows``
+    (``factors`` from :func:`_spectral_layout`, possibly scaled, shift it into place), and the spectrum of
+    ``values``."""
+    dims = tuple(range(-len(lengths), 0))
+    spectrum = torch.fft.rfftn(values, s=lengths, dim=dims)
+    auto = torch.fft.irfftn(spectrum * (spectrum.conj() * factors), s=lengths, dim=dims)
+    return _offsets.crop_centred(auto, windows), spectrum
 
 
 def _two_phase_stats(
@@ -170,15 +182,12 @@ def _two_phase_stats(
     requested = pair_list or [(0, 0), (0, 1), (1, 0), (1, 1)]
     spatial_shape = tuple(probability.shape[1:])
     ndim = len(spatial_shape)
-    dims = tuple(range(-ndim, 0))
     lengths, factors, windows = _spectral_layout(spatial_shape, cutoffs, periodic, probability.dtype, probability.device)
-    spectrum = torch.fft.rfftn(probability, s=lengths, dim=dims)
     if periodic:
         size = math.prod(spatial_shape)
+        auto, spectrum = _centred_autocorrelation(probability, lengths, factors / size, windows)
         # The zero-frequency term is the sum of p: the volume fraction comes for free.
         volume_fraction = spectrum[(slice(None),) + (0,) * ndim].real / size
-        auto = torch.fft.irfftn(spectrum * (spectrum.conj() * (factors / size)), s=lengths, dim=dims)
-        auto = _offsets.crop_centred(auto, windows)
         zeros = torch.zeros_like(volume_fraction)
         constants = {(0, 0): 1 - 2 * volume_fraction, (0, 1): volume_fraction, (1, 0): volume_fraction}
         constant = torch.stack([constants.get(pair, zeros) for pair in requested], dim=1)
@@ -190,8 +199,7 @@ def _two_phase_stats(
         )
     else:
         assert cutoffs is not None
-        auto = torch.fft.irfftn(spectrum * (spectrum.conj() * factors), s=lengths, dim=dims)
-        auto = _offsets.crop_centred(auto, windows)
+        auto, _ = _centred_autocorrelation(probability, lengths, factors, windows)
         inverse_counts = 1 / _offsets.valid_placement_counts(
             spatial_shape, cutoffs, dtype=auto.dtype, device=auto.device
         )
@@ -230,9 +238,10 @@ def _general_stats(
 
     if weights is not None:
         fields = fields * weights.unsqueeze(1)
-    normaliser = _normaliser(spatial_shape, lengths, factors, windows, cutoffs, periodic, weights)
-    if isinstance(normaliser, float):  # periodic without mask: fold 1/N into the spectral factors
-        factors, normaliser = factors / normaliser, 1.0
+    if periodic and weights is None:  # a constant 1/N: folded into the spectral factors
+        factors, scale = factors / math.prod(spatial_shape), None
+    else:
+        scale = _placement_reciprocals(spatial_shape, lengths, factors, windows, cutoffs, weights)
     spectra = torch.fft.rfftn(fields[:, phases] if len(phases) < num_phases else fields, s=lengths, dim=dims)
     position = {phase: i for i, phase in enumerate(phases)}
     shifted = spectra * factors.unsqueeze(0)
@@ -241,7 +250,7 @@ def _general_stats(
     for h, k in computed:
         cross = spectra[:, position[h]].conj() * shifted[:, position[k]]
         correlation = _offsets.crop_centred(torch.fft.irfftn(cross, s=lengths, dim=dims), windows)
-        correlations[(h, k)] = correlation if isinstance(normaliser, float) else correlation * normaliser
+        correlations[(h, k)] = correlation if scale is None else correlation * scale
     parts = [
         correlations[(h, k)] if (h, k) in correlations else _offsets.negate_offsets(correlations[(k, h)], ndim)
         for h, k in requested
@@ -252,26 +261,20 @@ def _general_stats(
     return result
 
 
-def _normaliser(
+def _placement_reciprocals(
     spatial_shape: tuple[int, ...],
     lengths: list[int],
     factors: torch.Tensor,
     windows: tuple[int, ...],
     cutoffs: tuple[int, ...] | None,
-    periodic: bool,
     weights: torch.Tensor | None,
-) -> float | torch.Tensor:
-    """What the unnormalised correlations are multiplied by: ``1 / N`` (returned as ``N``, to fold into the
-    spectrum), ``1 / prod(n_d - |r_d|)``, or the reciprocal weight of the mask's placements (0 where none)."""
+) -> torch.Tensor:
+    """Per offset, one over the number of valid placements, ``1 / prod(n_d - |r_d|)``, or over the mask's weight of
+    placements, ``1 / sum_x w(x) w(x + r)`` (0 where the mask leaves none)."""
     if weights is None:
-        if periodic:
-            return float(math.prod(spatial_shape))
         assert cutoffs is not None
         return 1 / _offsets.valid_placement_counts(spatial_shape, cutoffs, dtype=factors.real.dtype, device=factors.device)
-    dims = tuple(range(-len(spatial_shape), 0))
-    spectrum = torch.fft.rfftn(weights, s=lengths, dim=dims)
-    weight_sums = torch.fft.irfftn(spectrum * (spectrum.conj() * factors), s=lengths, dim=dims)
-    weight_sums = _offsets.crop_centred(weight_sums, windows)
+    weight_sums, _ = _centred_autocorrelation(weights, lengths, factors, windows)
     # FFT round-off leaves ~eps * max where the true weight is 0: treat those offsets as having no placement.
     largest = weight_sums.flatten(1).amax(dim=1).reshape(-1, *([1] * len(spatial_shape)))
     has_weight = weight_sums > 64 * torch.finfo(weight_sums.dtype).eps * largest
