@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned, so that nothing below can resolve a (multi-GB) CUDA build
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,docs,bench,examples]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,docs,bench,examples,sklearn,dask]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -7,6 +7,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 
 from spatialstats import functional, synthetic
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
+from spatialstats.offsets import offset_axes, offset_grid
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss
 from spatialstats.reconstruction import ReconstructionResult, anneal, reconstruct, statistics_error
 from spatialstats.statistics import two_point_stats
@@ -15,6 +16,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "two_point_stats",
+    "offset_grid",
+    "offset_axes",
     "one_hot_from_labels",
     "two_phase_from_probability",
     "MSESSLoss",
