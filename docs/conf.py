@@ -36,8 +36,9 @@ templates_path: list[str] = []
 # autodoc: signatures keep their type hints; members in source order; the public namespace only.
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+autodoc_preserve_defaults = True  # defaults as written (``torch.optim.Adam``), not their repr (``<class ...>``)
+python_maximum_signature_line_length = 100  # longer signatures list one parameter per line
 autodoc_default_options = {"members": True, "show-inheritance": True}
-autodoc_class_signature = "separated"
 
 
 def _public_bases(app, name, obj, options, bases):
@@ -123,6 +124,8 @@ nitpick_ignore = [
     ("py:class", "torch.nn.modules.module.Module"),
     ("py:class", "torch.Generator"),
     ("py:class", "torch.dtype"),
+    ("py:class", "torch.optim.Optimizer"),
+    ("py:class", "torch.optim.optimizer.Optimizer"),
     ("py:class", "torch.device"),
     ("py:class", "numpy.ndarray"),
     ("py:class", "np.ndarray"),
