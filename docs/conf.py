@@ -96,7 +96,14 @@ def _resolve_reexport(app, env, node, contnode):
     return None
 
 
+def _no_type_docstring(app, what, name, obj, options, lines):
+    """A constant (``CENTER_CROP_CUTOFF = 25``) has no docstring of its own: drop the one of its type (``int``)."""
+    if what in ("data", "attribute") and lines and type(obj).__doc__ and lines[0] in type(obj).__doc__:
+        lines.clear()
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _no_type_docstring)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("autodoc-process-signature", _public_return)
     app.connect("missing-reference", _resolve_reexport)
