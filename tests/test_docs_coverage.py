@@ -9,6 +9,7 @@ module or name is checked without editing this file.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import io
 import pkgutil
@@ -155,3 +156,31 @@ def test_public_methods_have_entries_and_own_docstrings(api_entries: set[str], m
         assert inspect.getdoc(method), f"{name}.{method_name} has no docstring of its own"
         entries = {f"{entry}.{method_name}" for entry in documented_as}
         assert entries & api_entries, f"{name}.{method_name} has no API entry (looked for {sorted(entries)})"
+
+
+def load_offline_check() -> types.ModuleType:
+    """docs/tools/check_offline.py, the no-remote-assets check of ``make docs``."""
+    spec = importlib.util.spec_from_file_location("check_offline", DOCS / "tools" / "check_offline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_offline_check_finds_remote_assets_only(tmp_path: Path) -> None:
+    check = load_offline_check()
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "page.html").write_text(
+        '<script src="_static/mathjax/tex-svg.js"></script><a href="https://pytorch.org/docs/">torch</a>'
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example.org/a.css"><img src="_static/f.png">'
+    )
+    (tmp_path / "_static" / "theme.css").write_text("a { } @font-face { src: url('https://x.org/f.woff2') }")
+    problems = check.remote_assets(tmp_path)
+    assert len(problems) == 3
+    assert any("cdn.jsdelivr.net" in problem for problem in problems)
+    assert any("//fonts.example.org" in problem for problem in problems)
+    assert any(problem.startswith("_static/theme.css") for problem in problems)
+    assert check.main([str(tmp_path)]) == 1
+    (tmp_path / "page.html").write_text('<script src="_static/mathjax/tex-svg.js"></script>')
+    (tmp_path / "_static" / "theme.css").write_text("a { background: url('../img/x.png') }")
+    assert check.remote_assets(tmp_path) == [] and check.main([str(tmp_path)]) == 0
