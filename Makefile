@@ -34,9 +34,11 @@ test: venv
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"
 
+## The site (nitpicky: an unresolved reference fails), its doctests, and a check that no page loads a remote asset.
 docs: venv
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	$(BIN)/python -m sphinx -W --keep-going -q -b doctest docs docs/_build/doctest
+	$(BIN)/python docs/tools/check_offline.py docs/_build/html
 
 ## Benchmarks: raw JSON, a markdown table of medians and ratios, and a time-vs-size plot under $(OUT)/bench.
 bench: venv

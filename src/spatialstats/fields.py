@@ -27,6 +27,9 @@ def one_hot_from_labels(
     Returns:
         Tensor ``(batch, P, *spatial)`` of zeros and ones.
 
+    References:
+        [BWK17]_: the local states :math:`m(h, x)` of PyMKS, here channels-first.
+
     Example:
         >>> import torch, spatialstats
         >>> labels = torch.tensor([[0, 1, 2, 1]])
@@ -75,6 +78,9 @@ def two_phase_from_probability(probability: torch.Tensor) -> torch.Tensor:
 
     Returns:
         Tensor ``(batch, 2, *spatial)``.
+
+    References:
+        [BWK17]_: the local states :math:`m(h, x)` of PyMKS, here channels-first.
 
     Example:
         >>> import torch, spatialstats

@@ -98,6 +98,20 @@ class MSESSLoss(_StatisticsLoss):
         )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """The MSESS of ``prediction`` against ``target``, or against the fixed target statistics.
+
+        Args:
+            prediction: phase probabilities ``(batch, phases, *spatial)``, or the phase-1 probability
+                ``(batch, 1, *spatial)`` of a two-phase microstructure.
+            target: target microstructure with the same batch size, spatial shape and number of phases; leave it
+                out when the loss was built with ``target_statistics`` or :meth:`from_target`.
+
+        Returns:
+            A scalar for ``reduction="mean"`` or ``"sum"``, one value per sample ``(batch,)`` for ``"none"``.
+
+        Raises:
+            ValueError: a ``target`` given to a loss with a fixed target, or none given to a loss without one.
+        """
         return self._call(functional.msess, prediction, target)
 
 
@@ -142,6 +156,20 @@ class CESSLoss(_StatisticsLoss):
         )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """The CESS (or KL divergence with ``kl=True``) of ``prediction`` against ``target``, or against the fixed target statistics.
+
+        Args:
+            prediction: phase probabilities ``(batch, phases, *spatial)``, or the phase-1 probability
+                ``(batch, 1, *spatial)`` of a two-phase microstructure.
+            target: target microstructure with the same batch size, spatial shape and number of phases; leave it
+                out when the loss was built with ``target_statistics`` or :meth:`from_target`.
+
+        Returns:
+            A scalar for ``reduction="mean"`` or ``"sum"``, one value per sample ``(batch,)`` for ``"none"``.
+
+        Raises:
+            ValueError: a ``target`` given to a loss with a fixed target, or none given to a loss without one.
+        """
         return self._call(self._function, prediction, target)
 
 
@@ -177,6 +205,14 @@ class ClampLoss(_OptionsLoss):
         super().__init__(width=width, reduction=reduction, check_values=check_values)
 
     def forward(self, prediction: torch.Tensor) -> torch.Tensor:
+        """The clamp loss of ``prediction``: low where its values are near 0 or 1.
+
+        Args:
+            prediction: phase probabilities ``(batch, channels, *spatial)``, values in [0, 1].
+
+        Returns:
+            A scalar for ``reduction="mean"`` or ``"sum"``, one value per sample ``(batch,)`` for ``"none"``.
+        """
         return functional.clamp_loss(prediction, **self.options)
 
 
@@ -207,4 +243,14 @@ class MSECESSLoss(_OptionsLoss):
         )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``alpha`` times the pixel MSE of ``prediction`` against ``target``, plus their CESS.
+
+        Args:
+            prediction: phase probabilities ``(batch, phases, *spatial)``, or the phase-1 probability
+                ``(batch, 1, *spatial)`` of a two-phase microstructure.
+            target: target microstructure of the same shape.
+
+        Returns:
+            A scalar for ``reduction="mean"`` or ``"sum"``, one value per sample ``(batch,)`` for ``"none"``.
+        """
         return functional.mse_cess(prediction, target, **self.options)

@@ -50,6 +50,9 @@ def circles(
     Returns:
         ``torch.long`` label maps ``(batch, *size)``.
 
+    References:
+        [CHPG]_: the 224 x 224 five-disk target of its reconstruction figures.
+
     Example:
         >>> from spatialstats.synthetic import circles
         >>> labels = circles(2, 64, count=1, radius=5, seed=0)

@@ -67,6 +67,9 @@ def ellipses(
     Returns:
         ``torch.long`` label maps ``(batch, H, W)``.
 
+    References:
+        [MICRO2D]_: like its AngEllipse class (ellipses sharing an orientation).
+
     Example:
         >>> from spatialstats.synthetic import ellipses
         >>> labels = ellipses(2, 96, volume_fraction=0.3, semi_axes=(12.0, 4.0), angle=0.5, seed=1)

@@ -59,6 +59,9 @@ def gaussian_random_field(
     Returns:
         ``torch.long`` label maps ``(batch, *size)``.
 
+    References:
+        [MICRO2D]_: like its GRF class; thresholded Gaussian fields as models of random media: [Tor02]_.
+
     Example:
         >>> from spatialstats.synthetic import gaussian_random_field
         >>> labels = gaussian_random_field(2, 64, correlation_length=(6.0, 2.0), volume_fractions=[0.3, 0.2], seed=0)

@@ -46,6 +46,9 @@ def voids(
     Returns:
         ``torch.long`` label maps ``(batch, *size)``, 0 in the matrix.
 
+    References:
+        [MICRO2D]_: like its VoidSmall and VoidSmallBig classes.
+
     Example:
         >>> from spatialstats.synthetic import voids
         >>> labels = voids(4, 64, volume_fraction=0.1, radius_range=(1.5, 3.0), seed=0)

@@ -55,6 +55,9 @@ def voronoi(
     Returns:
         ``torch.long`` label maps ``(batch, *size)``.
 
+    References:
+        [MICRO2D]_: like its Voronoi classes (grain boundaries as a phase).
+
     Example:
         >>> from spatialstats.synthetic import voronoi
         >>> thin = voronoi(4, 64, grains=10, boundary_width=1.0, seed=0).float().mean()
