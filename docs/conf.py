@@ -138,6 +138,8 @@ nitpick_ignore = [
     ("py:class", "np.ndarray"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "collections.abc.Callable"),
+    ("py:class", "sklearn.base.BaseEstimator"),
+    ("py:class", "sklearn.base.TransformerMixin"),
     ("py:mod", "torch.nn"),
     ("py:mod", "torch.nn.functional"),
 ]

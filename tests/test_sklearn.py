@@ -138,10 +138,10 @@ def test_estimator_protocol():
         (dict(periodic_boundary="yes"), np.zeros((2, 9, 9, 2)), TypeError, "periodic_boundary"),
         (dict(mask=np.ones((8, 9))), np.zeros((2, 9, 9, 2)), ValueError, "mask"),
         (dict(mask=np.full((9, 9), 2.0)), np.zeros((2, 9, 9, 2)), ValueError, "mask"),
-        (dict(), np.zeros((9, 9)), ValueError, "data"),
-        (dict(), np.zeros((1, 2, 2, 2, 2, 2)), ValueError, "data"),
-        (dict(), np.zeros((2, 9, 9, 2), dtype=complex), TypeError, "data"),
-        (dict(), np.full((2, 9, 9, 2), np.nan), ValueError, "data"),
+        (dict(), np.zeros((9, 9)), ValueError, "X \\(the data\\)"),
+        (dict(), np.zeros((1, 2, 2, 2, 2, 2)), ValueError, "X \\(the data\\)"),
+        (dict(), np.zeros((2, 9, 9, 2), dtype=complex), TypeError, "X \\(the data\\)"),
+        (dict(), np.full((2, 9, 9, 2), np.nan), ValueError, "X \\(the data\\)"),
     ],
 )
 def test_bad_input_names_the_argument(options, data, error, words):

@@ -81,19 +81,20 @@ class TwoPointCorrelation(BaseEstimator, TransformerMixin):
         self.mask = mask
         self.device = device
 
-    def fit(self, data: object = None, y: object = None) -> TwoPointCorrelation:
+    def fit(self, X: object = None, y: object = None) -> TwoPointCorrelation:
         """Nothing to learn: checks the options and returns ``self`` (so that pipelines work)."""
         _check_options(self)
         return self
 
-    def transform(self, data: object) -> object:
-        """2-point statistics of phase-last ``data`` ``(n_samples, *spatial, n_state)``.
+    def transform(self, X: object) -> object:  # noqa: N803 - scikit-learn's name for the data
+        """2-point statistics of phase-last data ``X`` ``(n_samples, *spatial, n_state)``.
 
         Returns:
             ``(n_samples, *window, n_correlations)`` float64, a NumPy array for NumPy (or array-like) input and a
             lazy Dask array, chunked like ``data`` along the samples, for Dask input.
         """
         _check_options(self)
+        data = X
         lazy = _is_dask(data)
         if not lazy:
             data = np.asarray(data)
@@ -131,12 +132,13 @@ class PrimitiveTransformer(BaseEstimator, TransformerMixin):
         self.min_ = min_
         self.max_ = max_
 
-    def fit(self, data: object = None, y: object = None) -> PrimitiveTransformer:
+    def fit(self, X: object = None, y: object = None) -> PrimitiveTransformer:
         """Nothing to learn: returns ``self``."""
         return self
 
-    def transform(self, data: object) -> object:
-        """Discretise ``data`` ``(n_samples, *spatial)`` to ``(n_samples, *spatial, n_state)`` (NumPy or Dask)."""
+    def transform(self, X: object) -> object:  # noqa: N803
+        """Discretise ``X`` ``(n_samples, *spatial)`` to ``(n_samples, *spatial, n_state)`` (NumPy or Dask)."""
+        data = X
         n_state = self.n_state
         if isinstance(n_state, bool) or not isinstance(n_state, (int, np.integer)) or n_state < 2:
             raise ValueError(f"n_state must be an int >= 2, got {n_state!r}")
@@ -160,16 +162,17 @@ class FlattenTransformer(BaseEstimator, TransformerMixin):
         (2, 75)
     """
 
-    def fit(self, data: object = None, y: object = None) -> FlattenTransformer:
+    def fit(self, X: object = None, y: object = None) -> FlattenTransformer:
         """Nothing to learn: returns ``self``."""
         return self
 
-    def transform(self, data: object) -> object:
-        """``data.reshape(n_samples, -1)``."""
+    def transform(self, X: object) -> object:  # noqa: N803
+        """``X.reshape(n_samples, -1)``."""
+        data = X
         if not _is_dask(data):
             data = np.asarray(data)
         if data.ndim < 1:
-            raise ValueError(f"data must have a samples axis, got shape {data.shape}")
+            raise ValueError(f"X (the data) must have a samples axis, got shape {data.shape}")
         return data.reshape(data.shape[0], -1)
 
 
@@ -185,13 +188,13 @@ def _check_options(transformer: TwoPointCorrelation) -> None:
 def _check_data(data: object) -> tuple[tuple[int, ...], int]:
     if not 3 <= data.ndim <= 2 + MAX_SPATIAL_DIMS:
         raise ValueError(
-            f"data must have PyMKS's phase-last shape (n_samples, *spatial, n_state) with 1 to {MAX_SPATIAL_DIMS} "
+            f"X (the data) must have PyMKS's phase-last shape (n_samples, *spatial, n_state) with 1 to {MAX_SPATIAL_DIMS} "
             f"spatial axes, got shape {tuple(data.shape)}"
         )
     if any(size == 0 for size in data.shape):
-        raise ValueError(f"data must not be empty, got shape {tuple(data.shape)}")
+        raise ValueError(f"X (the data) must not be empty, got shape {tuple(data.shape)}")
     if not (np.issubdtype(data.dtype, np.number) or data.dtype == bool) or np.issubdtype(data.dtype, np.complexfloating):
-        raise TypeError(f"data must hold real numbers, got dtype {data.dtype}")
+        raise TypeError(f"X (the data) must hold real numbers, got dtype {data.dtype}")
     return tuple(int(n) for n in data.shape[1:-1]), int(data.shape[-1])
 
 
@@ -254,7 +257,7 @@ def _correlate(
     """The statistics of one NumPy block, phase-last in and out, float64."""
     values = np.array(data, dtype=np.float64)  # a writable copy torch can own
     if not np.isfinite(values).all():
-        raise ValueError("data contains non-finite values (NaN or inf)")
+        raise ValueError("X (the data) contains non-finite values (NaN or inf)")
     fields = torch.from_numpy(values).to(device or "cpu").movedim(-1, 1)
     if fields.shape[1] == 1:  # spatialstats reads one channel as phase 1 of a two-phase field: its (1, 1) pair
         pairs = [(1, 1)] * len(pairs)
