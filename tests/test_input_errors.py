@@ -289,7 +289,7 @@ def test_loss_scalar_options_are_checked():
         F.cess(x, x, eps=0)
     with pytest.raises(ValueError, match="width must be a positive number"):
         F.clamp_loss(x, width=-1)
-    with pytest.raises(ValueError, match="alpha must be a number >= 0"):
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
         F.mse_cess(x, x, alpha=-1)
     with pytest.raises(ValueError, match="target must have the shape of prediction"):
         F.mse_cess(x, ss.two_phase_from_probability(x))
@@ -308,6 +308,6 @@ def test_loss_modules_need_exactly_one_target():
 
 
 def test_bool_mask_is_a_zero_one_mask():
-    fields = torch.rand(2, 2, 8, 8)
+    fields = ss.two_phase_from_probability(torch.rand(2, 1, 8, 8))
     mask = torch.rand(8, 8) > 0.3
     torch.testing.assert_close(ss.two_point_stats(fields, mask=mask), ss.two_point_stats(fields, mask=mask.float()))
