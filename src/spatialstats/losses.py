@@ -51,7 +51,14 @@ class _StatisticsLoss(_OptionsLoss):
     @classmethod
     def from_target(cls, target: torch.Tensor, **options: Any) -> _StatisticsLoss:
         """A loss whose target is fixed: the target's statistics are computed once, here, and kept as a buffer
-        (so they follow ``.to(device)`` and the ``state_dict``)."""
+        (so they follow ``.to(device)`` and the ``state_dict``). The ``state_dict`` loads into a freshly built
+        module of the same options, which then has the same fixed target:
+        ``CESSLoss(kl=True).load_state_dict(CESSLoss.from_target(target, kl=True).state_dict())``.
+
+        Args:
+            target: the target microstructure ``(batch, phases, *spatial)``, checked as ``target``.
+            options: the class's keyword options.
+        """
         loss = cls(**options)
         loss.target_statistics = statistics_of(
             target,
