@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from spatialstats.functional import center_crop_cess, cess, clamp_loss, msess
 from spatialstats.fields import one_hot_from_labels
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
-from spatialstats._validation import check_int, check_number
+from spatialstats._validation import check_int, check_number, is_int
 from spatialstats.functional._common import statistics_of
 from spatialstats.statistics import two_point_stats
 
@@ -283,7 +283,7 @@ def _target_statistics(
     if shape is None:
         raise ValueError("shape (the output's spatial shape) is required with target_statistics")
     spatial_shape = tuple(shape)
-    if not 1 <= len(spatial_shape) <= 3 or not all(isinstance(n, int) and n > 0 for n in spatial_shape):
+    if not 1 <= len(spatial_shape) <= 3 or not all(is_int(n) and n > 0 for n in spatial_shape):
         raise ValueError(f"shape must be 1 to 3 positive ints, got {shape!r}")
     num_phases = target_statistics.shape[1] if target_statistics.ndim >= 3 else 0
     probe = two_point_stats(
