@@ -157,6 +157,9 @@ def check_finite_values(values: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} contains non-finite values (NaN or inf)")
 
 
+check_finite = check_finite_values  # the earlier name, kept for callers written against it
+
+
 def check_field_values(fields: torch.Tensor, name: str) -> None:
     """Values of a phase field: finite, in [0, 1] and, with several channels, summing to one over the phases
     (within :func:`sum_tolerance`). The message says how the shape was read."""

@@ -61,7 +61,9 @@ def msess(
             fields in [0, 1] whose channels (if several) sum to one within ``max(1e-4, 4 * finfo(dtype).eps)``,
             and ``target_statistics`` in [0, 1] whose pairs sum to one at every offset within the same tolerance
             and, when ``periodic``, whose marginals :math:`\sum_{h'} f(h, h' \mid r)` do not depend on
-            :math:`r` (non-periodic or masked statistics given with ``periodic=True`` are refused).
+            :math:`r` (non-periodic or masked statistics given with ``periodic=True`` are refused; periodic
+            statistics given with ``periodic=False`` and a cutoff have the right shape and valid values, and
+            cannot be told apart).
 
     Example:
         >>> import torch, spatialstats.functional as F
