@@ -81,7 +81,8 @@ def num_phases_of(fields: torch.Tensor) -> int:
 @dataclass(frozen=True)
 class StatisticsLossInputs:
     """Validated inputs of a statistics loss: tensors in loss precision, ``cutoff`` resolved per axis (``None``:
-    the full periodic layout), and exactly one of ``target`` and ``target_statistics``."""
+    the full periodic layout), exactly one of ``target`` and ``target_statistics``, and the CESS options (``eps``
+    checked against the working dtype) when the loss has them."""
 
     prediction: torch.Tensor
     target: torch.Tensor | None
@@ -89,6 +90,8 @@ class StatisticsLossInputs:
     periodic: bool
     cutoff: tuple[int, ...] | None
     reduction: str
+    eps: float | None = None
+    kl: bool = False
 
 
 def prepare_statistics_loss(
@@ -100,8 +103,11 @@ def prepare_statistics_loss(
     cutoff: object,
     reduction: object,
     check_values: object,
+    **cess_options: object,
 ) -> StatisticsLossInputs:
-    """Every argument and value check of a statistics loss, named after the loss's own arguments."""
+    """Every argument and value check of a statistics loss, named after the loss's own arguments; ``cess_options``
+    are ``eps`` and ``kl`` for the cross-entropy losses."""
+    extra = check_options(**cess_options)
     options = check_options(periodic=periodic, cutoff=cutoff, reduction=reduction, check_values=check_values)
     prediction = require_floating_fields(prediction, "prediction")
     if (target is None) == (target_statistics is None):
@@ -115,13 +121,17 @@ def prepare_statistics_loss(
         target_statistics = _checked_target_statistics(
             target_statistics, prediction, cutoffs, options["periodic"], options["check_values"]
         )
+    prediction = as_loss_precision(prediction)
+    if "eps" in extra:
+        check_eps_for_dtype(extra["eps"], prediction.dtype)
     return StatisticsLossInputs(
-        as_loss_precision(prediction),
+        prediction,
         None if target is None else as_loss_precision(target),
         target_statistics,
         options["periodic"],
         cutoffs,
         options["reduction"],
+        **extra,
     )
 
 

@@ -10,7 +10,6 @@ from spatialstats._validation import check_field_values, require_floating_fields
 from spatialstats.functional._common import (
     StatisticsLossInputs,
     as_loss_precision,
-    check_eps_for_dtype,
     check_options,
     mean_over_offsets,
     prepare_statistics_loss,
@@ -140,25 +139,25 @@ def cess(
         >>> bool(F.cess(torch.full_like(target, 0.5), target) > F.cess(target, target))
         True
     """
-    options = check_options(eps=eps, kl=kl)
     inputs = prepare_statistics_loss(
         prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, reduction=reduction,
-        check_values=check_values,
+        check_values=check_values, eps=eps, kl=kl,
     )
-    check_eps_for_dtype(options["eps"], inputs.prediction.dtype)
-    return reduce(cess_reference(inputs, eps=options["eps"], kl=options["kl"]), inputs.reduction)
+    return reduce(cess_reference(inputs), inputs.reduction)
 
 
-def cess_reference(inputs: StatisticsLossInputs, *, eps: float, kl: bool) -> torch.Tensor:
+def cess_reference(inputs: StatisticsLossInputs) -> torch.Tensor:
     r"""Per-sample CESS (or KL) ``(batch,)`` of validated inputs, by autograd through :func:`two_point_stats`.
 
     FFT round-off leaves about ``-1e-17`` where a statistic is exactly 0 (common at binary predictions); the value
     is clamped at 0 but the gradient passes straight through the clamp, so it is the derivative of
     :math:`\log(f + \epsilon)` at :math:`f = 0` (a zero gradient there would stall optimisation at binary fields).
     """
+    assert inputs.eps is not None
+    eps = inputs.eps
     predicted, expected = statistics_pair(inputs)
     log_predicted = torch.log(_clamp_min_zero_straight_through(predicted) + eps)
-    if kl:
+    if inputs.kl:
         log_ratio = torch.log(expected.clamp_min(0) + eps) - log_predicted
         return mean_over_offsets(expected * log_ratio)
     return -mean_over_offsets(expected * log_predicted)
