@@ -132,6 +132,14 @@ def test_clamp_loss_finite_with_finite_gradients_for_large_finite_inputs(large):
     assert float(prediction.grad[0, 0, 3]) == pytest.approx(math.copysign(far / (0.01 * 5), large), rel=1e-6)
 
 
+def test_clamp_loss_mean_does_not_overflow_where_the_value_is_representable():
+    prediction = torch.full((2, 1, 10, 20), 2e18, requires_grad=True)  # per sample 2e38 < 3.4e38 = float32 max
+    value = F.clamp_loss(prediction, reduction="none")
+    value.sum().backward()
+    torch.testing.assert_close(value.double(), torch.full((2,), (2e18 - 1) ** 2 * 50 + math.log(0.2 * math.sqrt(2 * math.pi)), dtype=torch.float64), rtol=1e-6, atol=0)
+    assert torch.isfinite(prediction.grad).all()
+
+
 def test_clamp_loss_matches_the_mixture_formula_and_refuses_a_vanishing_width():
     values = torch.linspace(-1.0, 2.0, 31, dtype=torch.float64).reshape(1, 1, -1)
     for width in (0.05, 0.1, 0.7):

@@ -7,7 +7,7 @@ import math
 import torch
 
 from spatialstats._validation import check_finite_values, require_floating_fields
-from spatialstats.functional._common import check_options, reduce
+from spatialstats.functional._common import as_loss_precision, check_options, reduce
 
 __all__ = ["clamp_loss"]
 
@@ -25,10 +25,11 @@ def clamp_loss(
     with :math:`\sigma` = ``width``, averaged over every channel and voxel of a sample so that its weight does not
     depend on the image size. It grows quadratically away from 0 and 1 and is computed without intermediate
     overflow: per pixel as :math:`d^2 / (2\sigma^2) - \log(1 + e^{-|2m - 1| / (2\sigma^2)})`, with :math:`d` the
-    distance to the nearer of 0 and 1, in float64 for float32 and half inputs, then returned in the input's
-    precision (at least float32). The value and its gradient are therefore finite for any finite input whose loss
-    is representable in that dtype (in float32 with ``width=0.1``: up to about :math:`|m| < 2.6 \times 10^{18}` in
-    every pixel; a single large pixel among many counts only with its share of the mean). The smallest value, reached at :math:`m = 0` and :math:`m = 1` for small :math:`\sigma`, is
+    distance to the nearer of 0 and 1, the mean of :math:`d^2` summed as :math:`\sum (d / \sqrt{N})^2` and scaled
+    by :math:`1 / (2\sigma^2)` in float64 after the sum, and the result returned in the input's precision (at least
+    float32). Value and gradient are finite wherever they are representable in that dtype (in float32 with
+    ``width=0.1``: for every :math:`|m| < 2.6 \times 10^{18}`, and beyond where few pixels are that large, since a
+    pixel counts with its share of the mean). The smallest value, reached at :math:`m = 0` and :math:`m = 1` for small :math:`\sigma`, is
     :math:`\log(2\sigma\sqrt{2\pi}) - \log(1 + e^{-1/(2\sigma^2)})`; it is negative for :math:`\sigma < 0.2`, which
     is harmless for a gradient but worth knowing when reading loss curves.
 
@@ -51,12 +52,19 @@ def clamp_loss(
     if options["check_values"]:
         check_finite_values(prediction, "prediction")
     width = options["width"]
-    values = prediction.double() if prediction.dtype != torch.float64 else prediction
     scale = 0.5 / width / width
-    nearer = torch.minimum(values.abs(), (values - 1).abs())
-    # -log(N(m; 0, s^2)/2 + N(m; 1, s^2)/2) = log_normaliser + d^2 / (2 s^2) - log1p(exp(-|2m - 1| / (2 s^2)))
-    per_pixel = nearer.square() * scale - torch.log1p(torch.exp(-(2 * values - 1).abs() * scale))
+    values = as_loss_precision(prediction)
+    if scale > torch.finfo(values.dtype).max / 4:  # 1 / (2 sigma^2) itself would overflow the working dtype
+        values = values.double()
+    # -log(N(m; 0, s^2)/2 + N(m; 1, s^2)/2) = log_normaliser + d^2 / (2 s^2) - log1p(exp(-|2m - 1| / (2 s^2))),
+    # with a = |m - 1/2|, d = |a - 1/2| the distance to the nearer of 0 and 1 and |2m - 1| = 2a. The quadratic
+    # part is the sum of (d / sqrt(N))^2, which stays below the mean of d^2 (no sum overflows where the mean does
+    # not), times 1 / (2 s^2) in float64; no intermediate gradient exceeds the true one by more than sqrt(N).
+    # The other part lies in [0, log 2].
+    half_distance = (values - 0.5).abs()
+    pixels = values[0].numel()
+    quadratic = ((half_distance - 0.5) * (1 / math.sqrt(pixels))).square().flatten(1).sum(dim=1).double() * scale
+    mixing = torch.nn.functional.softplus(-2 * scale * half_distance).flatten(1).mean(dim=1)
     log_normaliser = math.log(2.0) + math.log(width) + 0.5 * math.log(2.0 * math.pi)
-    per_sample = log_normaliser + per_pixel.flatten(1).mean(dim=1)
-    result_dtype = torch.float32 if prediction.dtype in (torch.float16, torch.bfloat16) else prediction.dtype
-    return reduce(per_sample.to(result_dtype), options["reduction"])
+    per_sample = log_normaliser + quadratic - mixing
+    return reduce(per_sample.to(as_loss_precision(prediction).dtype), options["reduction"])
