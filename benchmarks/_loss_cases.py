@@ -29,11 +29,12 @@ def loss_forward_backward(name: str, batch: int, size: int, device: str = "cpu",
     generator = torch.Generator().manual_seed(seed)
     prediction = torch.rand((batch, 1, size, size), generator=generator).to(device).requires_grad_(True)
     target = (torch.rand((batch, 1, size, size), generator=generator) > 0.5).float().to(device)
-    # Random statistics in [0, 1] of the right shape: the losses' cost does not depend on their values, and
-    # building them allocates nothing transient (which keeps the memory probe honest).
-    full_statistics = torch.rand((1, 2, 2, size, size), generator=generator).to(device)
+    # Valid statistics (those of a Bernoulli(1/2) field, f = 1/4 for every pair and offset) of the right shape: the
+    # losses' cost does not depend on their values, and building them allocates nothing transient (which keeps
+    # the memory probe honest).
+    full_statistics = torch.full((1, 2, 2, size, size), 0.25, device=device)
     crop_offsets = 2 * CROP_CUTOFF + 1
-    crop_statistics = torch.rand((1, 2, 2, crop_offsets, crop_offsets), generator=generator).to(device)
+    crop_statistics = torch.full((1, 2, 2, crop_offsets, crop_offsets), 0.25, device=device)
 
     losses: dict[str, Callable[[], torch.Tensor]] = {
         "torch_mse": lambda: torch.nn.functional.mse_loss(prediction, target),

@@ -289,7 +289,7 @@ def test_loss_scalar_options_are_checked():
         F.cess(x, x, eps=0)
     with pytest.raises(ValueError, match="width must be a positive number"):
         F.clamp_loss(x, width=-1)
-    with pytest.raises(ValueError, match="alpha must be a number >= 0"):
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
         F.mse_cess(x, x, alpha=-1)
     with pytest.raises(ValueError, match="target must have the shape of prediction"):
         F.mse_cess(x, ss.two_phase_from_probability(x))
@@ -308,6 +308,124 @@ def test_loss_modules_need_exactly_one_target():
 
 
 def test_bool_mask_is_a_zero_one_mask():
-    fields = torch.rand(2, 2, 8, 8)
+    fields = ss.two_phase_from_probability(torch.rand(2, 1, 8, 8))
     mask = torch.rand(8, 8) > 0.3
     torch.testing.assert_close(ss.two_point_stats(fields, mask=mask), ss.two_point_stats(fields, mask=mask.float()))
+
+
+# --- one table of bad inputs across the library (issue 8): error type and the argument named in the message -------
+
+_X = torch.full((2, 1, 8, 8), 0.25)  # a valid single-channel prediction
+_ONE_HOT = ss.one_hot_from_labels(torch.arange(128).reshape(2, 8, 8) % 2)
+_STATS = ss.two_point_stats(_ONE_HOT, cutoff=2)
+
+
+def _stats_with(change):
+    statistics = _STATS.clone()
+    change(statistics)
+    return statistics
+
+
+def _loss_with_statistics(statistics, **options):
+    return lambda: F.cess(_ONE_HOT, target_statistics=statistics, **{"cutoff": 2, **options})
+
+
+def _set(index, value):
+    def change(statistics):
+        statistics[index] = value
+
+    return change
+
+
+BAD_INPUTS = {
+    # two_point_stats
+    "fields-rand-three-phases": (lambda: ss.two_point_stats(torch.rand(2, 3, 16, 16)), ValueError, "fields"),
+    "fields-image-without-channel": (lambda: ss.two_point_stats((torch.rand(8, 64, 64) > 0.5).float()), ValueError, "fields"),
+    "fields-ones-two-channels": (lambda: ss.two_point_stats(torch.ones(1, 2, 4, 4)), ValueError, "fields"),
+    "fields-half-sum": (lambda: ss.two_point_stats(torch.full((1, 2, 4, 4), 0.25)), ValueError, "fields"),
+    "fields-complex": (lambda: ss.two_point_stats(torch.ones(1, 1, 4, 4, dtype=torch.complex64)), TypeError, "fields"),
+    "periodic-int": (lambda: ss.two_point_stats(_X, periodic=1), TypeError, "periodic"),
+    "periodic-string": (lambda: ss.two_point_stats(_X, periodic="no"), TypeError, "periodic"),
+    "check_values-none": (lambda: ss.two_point_stats(_X, check_values=None), TypeError, "check_values"),
+    "check_values-string": (lambda: ss.two_point_stats(_X, check_values="yes"), TypeError, "check_values"),
+    "cutoff-numpy-float": (lambda: ss.two_point_stats(_X, cutoff=np.float64(2.0)), TypeError, "cutoff"),
+    "cutoff-empty-tuple": (lambda: ss.two_point_stats(_X, cutoff=()), TypeError, "cutoff"),
+    "cutoff-numpy-negative": (lambda: ss.two_point_stats(_X, cutoff=np.int64(-1)), ValueError, "cutoff"),
+    "mask-complex": (lambda: ss.two_point_stats(_X, mask=torch.ones(8, 8, dtype=torch.complex64)), TypeError, "mask"),
+    "mask-integer-two": (lambda: ss.two_point_stats(_X, mask=torch.full((8, 8), 2)), ValueError, "mask"),
+    "mask-integer-negative": (lambda: ss.two_point_stats(_X, mask=-torch.ones(8, 8, dtype=torch.int64)), ValueError, "mask"),
+    "pairs-numpy-out-of-range": (lambda: ss.two_point_stats(_X, pairs=[(np.int64(0), np.int64(2))]), ValueError, "pairs"),
+    "pairs-float": (lambda: ss.two_point_stats(_X, pairs=[(0.0, 1.0)]), TypeError, "pairs"),
+    # field builders
+    "num_phases-numpy-one": (lambda: ss.one_hot_from_labels(torch.tensor([[0, 1]]), num_phases=np.int64(1)), ValueError, "num_phases"),
+    "num_phases-bool": (lambda: ss.one_hot_from_labels(torch.tensor([[0, 1]]), num_phases=True), TypeError, "num_phases"),
+    "labels-list": (lambda: ss.one_hot_from_labels([[0, 1]]), TypeError, "labels"),
+    # losses: the prediction and target as fields
+    "prediction-ones-like-one-hot": (lambda: F.cess(torch.ones_like(_ONE_HOT), _ONE_HOT), ValueError, "prediction"),
+    "prediction-rand-two-channels": (lambda: F.msess(torch.rand(2, 2, 8, 8), _ONE_HOT), ValueError, "prediction"),
+    "target-ones-two-channels": (lambda: F.cess(_ONE_HOT, torch.ones_like(_ONE_HOT)), ValueError, "target"),
+    "target-scaled-mse-cess": (lambda: F.mse_cess(_ONE_HOT, 0.5 * _ONE_HOT), ValueError, "target"),
+    "target-scaled-mse-cess-statistics": (
+        lambda: F.mse_cess(_ONE_HOT, 0.5 * _ONE_HOT, target_statistics=ss.two_point_stats(_ONE_HOT)), ValueError, "target"
+    ),
+    # losses: target_statistics
+    "target_statistics-nan": (_loss_with_statistics(_stats_with(_set((0, 0, 0, 1, 1), float("nan")))), ValueError, "target_statistics"),
+    "target_statistics-negative": (_loss_with_statistics(_stats_with(_set((0, 0, 1, 1, 1), -0.2))), ValueError, "target_statistics"),
+    "target_statistics-above-one": (_loss_with_statistics(_stats_with(_set((0, 1, 1, 2, 2), 1.5))), ValueError, "target_statistics"),
+    "target_statistics-scaled": (_loss_with_statistics(_STATS * 5), ValueError, "target_statistics"),
+    "target_statistics-halved": (_loss_with_statistics(_STATS / 2), ValueError, "target_statistics"),
+    "target_statistics-integer": (_loss_with_statistics(_STATS.round().long()), TypeError, "target_statistics"),
+    "target_statistics-non-periodic": (
+        _loss_with_statistics(ss.two_point_stats(_ONE_HOT, periodic=False, cutoff=2)), ValueError, "target_statistics"
+    ),
+    "target_statistics-full-non-periodic": (
+        lambda: F.msess(_ONE_HOT, target_statistics=ss.two_point_stats(_ONE_HOT, periodic=False)), ValueError, "target_statistics"
+    ),
+    "target_statistics-list": (lambda: F.msess(_ONE_HOT, target_statistics=_STATS.tolist(), cutoff=2), TypeError, "target_statistics"),
+    # losses: options
+    "kl-string": (lambda: F.cess(_X, _X, kl="yes"), TypeError, "kl"),
+    "kl-none": (lambda: F.cess(_X, _X, kl=None), TypeError, "kl"),
+    "loss-periodic-string": (lambda: F.msess(_X, _X, periodic="false"), TypeError, "periodic"),
+    "loss-check_values-none": (lambda: F.msess(_X, _X, check_values=None), TypeError, "check_values"),
+    "eps-negative": (lambda: F.cess(_X, _X, eps=-1e-6), ValueError, "eps"),
+    "eps-inf": (lambda: F.cess(_X, _X, eps=float("inf")), ValueError, "eps"),
+    "eps-string": (lambda: F.cess(_X, _X, eps="1e-6"), TypeError, "eps"),
+    "eps-underflows-float32": (lambda: F.cess(_X, _X, eps=1e-46), ValueError, "eps"),
+    "eps-underflows-crop": (lambda: F.center_crop_cess(_X, _X, cutoff=2, eps=1e-40), ValueError, "eps"),
+    "alpha-nan": (lambda: F.mse_cess(_X, _X, alpha=float("nan")), ValueError, "alpha"),
+    "alpha-bool": (lambda: F.mse_cess(_X, _X, alpha=True), TypeError, "alpha"),
+    "width-tiny": (lambda: F.clamp_loss(_X, width=1e-200), ValueError, "width"),
+    "width-inf": (lambda: F.clamp_loss(_X, width=float("inf")), ValueError, "width"),
+    "clamp-check_values-string": (lambda: F.clamp_loss(_X, check_values="no"), TypeError, "check_values"),
+    "reduction-none-object": (lambda: F.msess(_X, _X, reduction=None), ValueError, "reduction"),
+    # modules: options checked in __init__
+    "module-cutoff-negative": (lambda: ss.CESSLoss(cutoff=-1), ValueError, "cutoff"),
+    "module-cutoff-float": (lambda: ss.MSESSLoss(cutoff=2.5), TypeError, "cutoff"),
+    "module-eps-zero": (lambda: ss.CESSLoss(eps=0), ValueError, "eps"),
+    "module-crop-eps-zero": (lambda: ss.CenterCropCESSLoss(eps=0.0), ValueError, "eps"),
+    "module-crop-cutoff-negative": (lambda: ss.CenterCropCESSLoss(cutoff=(2, -1)), ValueError, "cutoff"),
+    "module-width-zero": (lambda: ss.ClampLoss(width=0), ValueError, "width"),
+    "module-alpha-negative": (lambda: ss.MSECESSLoss(alpha=-1), ValueError, "alpha"),
+    "module-kl-string": (lambda: ss.CESSLoss(kl="yes"), TypeError, "kl"),
+    "module-check_values-none": (lambda: ss.MSESSLoss(check_values=None), TypeError, "check_values"),
+    "module-periodic-int": (lambda: ss.MSECESSLoss(periodic=0), TypeError, "periodic"),
+    "module-from-target-bad-target": (lambda: ss.CESSLoss.from_target(torch.rand(2, 3, 8, 8)), ValueError, "target"),
+    "module-from-target-integer-target": (lambda: ss.MSESSLoss.from_target(torch.ones(2, 1, 8, 8, dtype=torch.int64)), TypeError, "target"),
+    "module-from-target-nan": (lambda: ss.CESSLoss.from_target(torch.full((2, 1, 8, 8), float("nan"))), ValueError, "target"),
+    # synthetic and reconstruction: the shared validators
+    "synthetic-seed-numpy-float": (lambda: ss.synthetic.circles(1, 16, seed=np.float64(1.0)), TypeError, "seed"),
+    "synthetic-radius-bool": (lambda: ss.synthetic.circles(1, 16, radius=True), TypeError, "radius"),
+    "synthetic-batch-numpy-zero": (lambda: ss.synthetic.circles(np.int64(0), 16), ValueError, "batch"),
+    "synthetic-fractions-bool": (lambda: ss.synthetic.gaussian_random_field(1, 16, volume_fractions=True), TypeError, "volume_fractions"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_table(name):
+    call, error, argument = BAD_INPUTS[name]
+    with pytest.raises(error, match=rf"\b{argument}\b"):
+        call()
+
+
+def test_bad_input_table_is_large():
+    assert len(BAD_INPUTS) >= 60

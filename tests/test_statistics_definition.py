@@ -142,6 +142,7 @@ def test_half_precision_is_computed_in_float32(random_fields, generator, dtype, 
         low = ss.two_point_stats(fields, **options)
         assert low.dtype == dtype
         float_options = {**options, "mask": options["mask"].float()} if "mask" in options else options
-        reference = ss.two_point_stats(fields.float(), **float_options)
+        # Rounded to half precision, the phases sum to one only within the half dtype's tolerance.
+        reference = ss.two_point_stats(fields.float(), check_values=False, **float_options)
         # Computed in float32, rounded once on the way out.
         torch.testing.assert_close(low, reference.to(dtype), rtol=0, atol=0)

@@ -180,3 +180,79 @@ def test_two_channel_one_hot_without_gradient_takes_the_two_phase_path_exactly(s
         fast = ss.two_point_stats(fields, periodic=periodic)
     general = ss.two_point_stats(fields.clone().requires_grad_(True), periodic=periodic)
     torch.testing.assert_close(fast, general.detach(), rtol=0, atol=1e-12)
+
+
+# --- every accepted input (issue 8): fields are drawn near or far from summing to one, and either refused or right ---
+
+PHASE_SUM_TOLERANCE = 1e-4  # float64: the tolerance stated by two_point_stats
+NOISE_LEVELS = (0.0, 1e-7, 3e-5, 3e-4, 1e-2, None)  # None: raw uniform values, not normalised
+NOISE = st.sampled_from(NOISE_LEVELS)
+
+
+def _near_simplex(seed: int, batch: int, phases: int, spatial: tuple[int, ...], noise: float | None) -> torch.Tensor:
+    """Fields whose phases sum to one up to multiplicative noise of relative size ``noise`` (or raw values)."""
+    generator = torch.Generator().manual_seed(seed)
+    raw = torch.rand(batch, phases, *spatial, generator=generator, dtype=torch.float64)
+    if noise is None:
+        return raw
+    fields = _probabilities(seed, batch, phases, spatial)
+    jitter = 1 + noise * (2 * torch.rand(fields.shape, generator=generator, dtype=torch.float64) - 1)
+    return (fields * jitter).clamp(0, 1)
+
+
+def _accepted(call):
+    """The result of ``call``, or None if it refuses its input with a ValueError."""
+    try:
+        return call()
+    except ValueError:
+        return None
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**31 - 1), spatial=spatial_shapes, phases=st.integers(1, 3), periodic=st.booleans(),
+    use_cutoff=st.booleans(),
+)
+def test_pair_sums_equal_one_for_every_accepted_input(seed, spatial, phases, periodic, use_cutoff):
+    cutoff = 1 if use_cutoff else None
+    for noise in NOISE_LEVELS:
+        fields = _near_simplex(seed, 2, phases, spatial, noise)
+        stats = _accepted(lambda: ss.two_point_stats(fields, periodic=periodic, cutoff=cutoff))
+        if noise is not None and noise <= 3e-5:
+            assert stats is not None  # inside the tolerance: accepted
+        if stats is not None:
+            slack = 2 * PHASE_SUM_TOLERANCE + PHASE_SUM_TOLERANCE**2 + 1e-12
+            torch.testing.assert_close(stats.sum(dim=(1, 2)), torch.ones_like(stats[:, 0, 0]), rtol=0, atol=slack)
+
+
+LOSSES_AT_TARGET = {
+    "msess": lambda p, t, periodic: F.msess(p, t, periodic=periodic, reduction="none"),
+    "cess": lambda p, t, periodic: F.cess(p, t, periodic=periodic, reduction="none"),
+    "kl": lambda p, t, periodic: F.cess(p, t, periodic=periodic, kl=True, reduction="none"),
+    "center_crop_cess": lambda p, t, periodic: F.center_crop_cess(p, t, periodic=periodic, cutoff=1, reduction="none"),
+    "mse_cess": lambda p, t, periodic: F.mse_cess(p, t, periodic=periodic, reduction="none"),
+    "cess-statistics": lambda p, t, periodic: F.cess(
+        p, target_statistics=ss.two_point_stats(t, periodic=periodic), periodic=periodic, reduction="none"
+    ),
+}
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**31 - 1), spatial=spatial_shapes_2d, phases=st.integers(1, 3), periodic=st.booleans(),
+    target_noise=NOISE, one_hot_target=st.booleans(),
+)
+def test_no_accepted_input_scores_below_a_perfect_match(seed, spatial, phases, periodic, target_noise, one_hot_target):
+    """Pair sums within (1 +- tolerance)^2 can lower a cross-entropy by at most about 2 * tolerance."""
+    if one_hot_target:
+        target = _one_hot(seed + 1, 2, max(phases, 2), spatial)
+        target = target[:, 1:] if phases == 1 else target
+    else:
+        target = _near_simplex(seed + 1, 2, phases, spatial, target_noise)
+    for noise in NOISE_LEVELS + ("ones",):
+        prediction = torch.ones_like(target) if noise == "ones" else _near_simplex(seed, 2, phases, spatial, noise)
+        for name, loss in LOSSES_AT_TARGET.items():
+            perfect = _accepted(lambda: loss(target, target, periodic))
+            scored = _accepted(lambda: loss(prediction, target, periodic))
+            if perfect is not None and scored is not None:
+                assert bool((scored >= perfect - 3 * PHASE_SUM_TOLERANCE).all()), (name, noise, scored, perfect)

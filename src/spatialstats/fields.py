@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from spatialstats._validation import MAX_SPATIAL_DIMS, require_floating_fields, require_tensor
+from spatialstats._validation import MAX_SPATIAL_DIMS, check_int, require_floating_fields, require_tensor
 
 __all__ = ["one_hot_from_labels", "two_phase_from_probability"]
 
@@ -55,9 +55,9 @@ def one_hot_from_labels(
         raise ValueError(f"labels must be >= 0, got a minimum label of {low}")
     if num_phases is None:
         num_phases = max(high + 1, 2)
-    elif isinstance(num_phases, bool) or not isinstance(num_phases, int) or num_phases < 2:
-        raise ValueError(f"num_phases must be an int >= 2, got {num_phases!r}")
-    elif high >= num_phases:
+    else:
+        num_phases = check_int(num_phases, "num_phases", minimum=2)
+    if high >= num_phases:
         raise ValueError(f"labels must be < num_phases={num_phases}, got a maximum label of {high}")
     one_hot = torch.nn.functional.one_hot(labels.long(), num_phases)
     return one_hot.movedim(-1, 1).to(dtype)

@@ -9,28 +9,38 @@ import torch
 from torch import nn
 
 from spatialstats import functional
-from spatialstats._validation import check_reduction
-from spatialstats.functional._common import as_loss_precision
+from spatialstats.functional._common import check_options, statistics_of
 from spatialstats.functional.statistics_losses import CENTER_CROP_CUTOFF
-from spatialstats.statistics import two_point_stats
 
 __all__ = ["MSESSLoss", "CESSLoss", "CenterCropCESSLoss", "ClampLoss", "MSECESSLoss"]
 
 
 class _OptionsLoss(nn.Module):
-    """A loss module is its functional form with fixed keyword options: ``forward`` passes ``self.options`` on."""
+    """A loss module is its functional form with fixed keyword options, validated here (in ``__init__``) and kept
+    as attributes (``CESSLoss(cutoff=3).cutoff == 3``); ``forward`` passes ``self.options`` on."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
-        check_reduction(options.get("reduction", "mean"))
-        self.options = options
+        checked = check_options(**options)
+        self._option_names = tuple(checked)
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._option_names}
 
     def extra_repr(self) -> str:
         return ", ".join(f"{name}={value!r}" for name, value in self.options.items())
 
 
 class _StatisticsLoss(_OptionsLoss):
-    """Losses that compare statistics: options, and an optional fixed target kept as a buffer."""
+    """Losses that compare statistics: options, and an optional fixed target kept as a buffer.
+
+    The buffer ``target_statistics`` is in the ``state_dict`` once set. Loading a ``from_target`` module's state
+    into a freshly built module of the same options (``CESSLoss(kl=True).load_state_dict(...)``) sets it, whatever
+    the fresh module held before.
+    """
 
     target_statistics: torch.Tensor | None
 
@@ -41,17 +51,31 @@ class _StatisticsLoss(_OptionsLoss):
     @classmethod
     def from_target(cls, target: torch.Tensor, **options: Any) -> _StatisticsLoss:
         """A loss whose target is fixed: the target's statistics are computed once, here, and kept as a buffer
-        (so they follow ``.to(device)`` and the ``state_dict``)."""
+        (so they follow ``.to(device)`` and the ``state_dict``). The ``state_dict`` loads into a freshly built
+        module of the same options, which then has the same fixed target:
+        ``CESSLoss(kl=True).load_state_dict(CESSLoss.from_target(target, kl=True).state_dict())``.
+
+        Args:
+            target: the target microstructure ``(batch, phases, *spatial)``, checked as ``target``.
+            options: the class's keyword options.
+        """
         loss = cls(**options)
-        with torch.no_grad():
-            statistics = two_point_stats(
-                as_loss_precision(target),
-                periodic=loss.options.get("periodic", True),
-                cutoff=loss.options.get("cutoff"),
-                check_values=loss.options.get("check_values", True),
-            )
-        loss.target_statistics = statistics
+        loss.target_statistics = statistics_of(
+            target,
+            "target",
+            periodic=loss.options.get("periodic", True),
+            cutoff=loss.options.get("cutoff"),
+            check_values=loss.options.get("check_values", True),
+        )
         return loss
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        saved = state_dict.get(prefix + "target_statistics")
+        current = self.target_statistics
+        if isinstance(saved, torch.Tensor) and (current is None or current.shape != saved.shape):
+            device = current.device if current is not None else saved.device
+            self.target_statistics = torch.empty_like(saved, device=device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _call(self, function: Any, prediction: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         if target is not None and self.target_statistics is not None:

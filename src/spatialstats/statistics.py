@@ -9,6 +9,8 @@ import torch
 
 from spatialstats import _offsets
 from spatialstats._validation import (
+    check_bool,
+    check_field_values,
     check_unit_interval,
     require_floating_fields,
     require_tensor,
@@ -57,10 +59,13 @@ def two_point_stats(
             zero padding is only as large as the cutoff needs. ``None`` keeps every offset: ``n`` per axis in
             ``fftshift`` order when periodic (``r = 0`` at index ``n // 2``), ``2n - 1`` when not (``r = 0`` at
             index ``n - 1``).
-        mask: optional confidence in [0, 1], shape ``(*spatial)`` (shared) or ``(batch, *spatial)``. Offsets
+        mask: optional confidence in [0, 1], shape ``(*spatial)`` (shared) or ``(batch, *spatial)``; floating,
+            integer or bool (as in PyMKS, an integer 0/1 mask gives the float mask's result). Offsets
             where the mask leaves no weight hold 0.
         pairs: optional list of ``(h, h')`` pairs to return instead of the full matrix.
-        check_values: check that ``fields`` and ``mask`` are finite and inside [0, 1]. This reads the data (and
+        check_values: check that ``fields`` and ``mask`` are finite and inside [0, 1] and that fields with
+            several channels sum to one over the phases within ``max(1e-4, 4 * finfo(dtype).eps)`` (a
+            ``(batch, H, W)`` image without its channel axis fails this check quickly). This reads the data (and
             synchronises a CUDA device); switch it off in hot loops once inputs are known to be valid. Shape
             checks always run.
 
@@ -84,15 +89,15 @@ def two_point_stats(
         tensor(1.)
     """
     fields = require_floating_fields(fields, "fields")
-    if not isinstance(periodic, bool):
-        raise TypeError(f"periodic must be a bool, got {periodic!r}")
+    periodic = check_bool(periodic, "periodic")
+    check_values = check_bool(check_values, "check_values")
     spatial_shape = tuple(fields.shape[2:])
     single_channel = fields.shape[1] == 1
     num_phases = 2 if single_channel else fields.shape[1]
     cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
     pair_list = resolve_pairs(pairs, num_phases)
     if check_values:
-        check_unit_interval(fields, "fields")
+        check_field_values(fields, "fields")
     work = fields if fields.dtype in _NATIVE_DTYPES else fields.float()
     weights = _prepare_mask(mask, fields, check_values)
     if weights is not None:
@@ -124,10 +129,10 @@ def _prepare_mask(mask: object, fields: torch.Tensor, check_values: bool) -> tor
     mask = require_tensor(mask, "mask")
     spatial_shape = tuple(fields.shape[2:])
     batch = fields.shape[0]
-    if mask.dtype == torch.bool:
+    if mask.is_complex():
+        raise TypeError(f"mask must be a real (floating-point, integer or bool) tensor, got dtype {mask.dtype}")
+    if not mask.is_floating_point():  # bool and integer masks, as PyMKS accepts them
         mask = mask.to(fields.dtype)
-    if not mask.is_floating_point():
-        raise TypeError(f"mask must be a floating-point or bool tensor, got dtype {mask.dtype}")
     if tuple(mask.shape) == spatial_shape:
         mask = mask.unsqueeze(0)
     elif not (mask.ndim == len(spatial_shape) + 1 and tuple(mask.shape[1:]) == spatial_shape and mask.shape[0] in (1, batch)):

@@ -6,10 +6,21 @@ from collections.abc import Sequence
 
 import torch
 
-from spatialstats._validation import check_positive, check_reduction, require_floating_fields
-from spatialstats.functional._common import as_loss_precision, mean_over_offsets, reduce, statistics_pair
+from spatialstats._validation import check_field_values, require_floating_fields
+from spatialstats.functional._common import (
+    StatisticsLossInputs,
+    as_loss_precision,
+    check_options,
+    mean_over_offsets,
+    prepare_statistics_loss,
+    reduce,
+    statistics_pair,
+)
 
 __all__ = ["msess", "cess", "center_crop_cess", "mse_cess", "CENTER_CROP_CUTOFF"]
+
+# Each loss validates everything in prepare_statistics_loss (one place, at the top) and then computes with its
+# ``*_reference`` function: plain autograd through two_point_stats, the reference any faster path must match.
 
 #: Cutoff of :func:`center_crop_cess`: offsets -25..25, a 51 x 51 window that contains the paper's 50 x 50 crop.
 CENTER_CROP_CUTOFF = 25
@@ -45,7 +56,13 @@ def msess(
         periodic: periodic or non-periodic statistics.
         cutoff: offsets kept, as in :func:`spatialstats.two_point_stats`.
         reduction: ``"mean"`` or ``"sum"`` over the batch, or ``"none"`` for one value per sample.
-        check_values: check that the inputs are finite probabilities (reads the data; switch off in hot loops).
+        check_values: check that the inputs are finite probabilities (reads the data; switch off in hot loops):
+            fields in [0, 1] whose channels (if several) sum to one within ``max(1e-4, 4 * finfo(dtype).eps)``,
+            and ``target_statistics`` in [0, 1] whose pairs sum to one at every offset within the same tolerance
+            and, when ``periodic``, whose marginals :math:`\sum_{h'} f(h, h' \mid r)` do not depend on
+            :math:`r` (non-periodic or masked statistics given with ``periodic=True`` are refused; periodic
+            statistics given with ``periodic=False`` and a cutoff have the right shape and valid values, and
+            cannot be told apart).
 
     Example:
         >>> import torch, spatialstats.functional as F
@@ -55,11 +72,17 @@ def msess(
         >>> F.msess(torch.full_like(target, 0.5), target) > 0
         tensor(True)
     """
-    check_reduction(reduction)
-    predicted, expected = statistics_pair(
-        prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, check_values=check_values
+    inputs = prepare_statistics_loss(
+        prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, reduction=reduction,
+        check_values=check_values,
     )
-    return reduce(mean_over_offsets((predicted - expected).square()), reduction)
+    return reduce(msess_reference(inputs), inputs.reduction)
+
+
+def msess_reference(inputs: StatisticsLossInputs) -> torch.Tensor:
+    """Per-sample MSESS ``(batch,)`` of validated inputs, by autograd through :func:`two_point_stats`."""
+    predicted, expected = statistics_pair(inputs)
+    return mean_over_offsets((predicted - expected).square())
 
 
 def cess(
@@ -102,7 +125,8 @@ def cess(
         target_statistics: instead of ``target``, its precomputed statistics (see :func:`msess`).
         periodic: periodic or non-periodic statistics.
         cutoff: offsets kept, as in :func:`spatialstats.two_point_stats`.
-        eps: the guard of the logarithm, > 0.
+        eps: the guard of the logarithm, > 0 and at least the smallest normal number of the working dtype
+            (1.2e-38 in float32; a smaller one would underflow to 0 and is refused).
         kl: return the KL divergence (CESS minus the target's entropy) instead.
         reduction: ``"mean"`` or ``"sum"`` over the batch, or ``"none"`` for one value per sample.
         check_values: check that the inputs are finite probabilities (reads the data; switch off in hot loops).
@@ -115,18 +139,33 @@ def cess(
         >>> bool(F.cess(torch.full_like(target, 0.5), target) > F.cess(target, target))
         True
     """
-    check_reduction(reduction)
-    eps = check_positive(eps, "eps")
-    predicted, expected = statistics_pair(
-        prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, check_values=check_values
+    inputs = prepare_statistics_loss(
+        prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, reduction=reduction,
+        check_values=check_values, eps=eps, kl=kl,
     )
-    log_predicted = torch.log(predicted.clamp_min(0) + eps)
-    if kl:
+    return reduce(cess_reference(inputs), inputs.reduction)
+
+
+def cess_reference(inputs: StatisticsLossInputs) -> torch.Tensor:
+    r"""Per-sample CESS (or KL) ``(batch,)`` of validated inputs, by autograd through :func:`two_point_stats`.
+
+    FFT round-off leaves about ``-1e-17`` where a statistic is exactly 0 (common at binary predictions); the value
+    is clamped at 0 but the gradient passes straight through the clamp, so it is the derivative of
+    :math:`\log(f + \epsilon)` at :math:`f = 0` (a zero gradient there would stall optimisation at binary fields).
+    """
+    assert inputs.eps is not None
+    eps = inputs.eps
+    predicted, expected = statistics_pair(inputs)
+    log_predicted = torch.log(_clamp_min_zero_straight_through(predicted) + eps)
+    if inputs.kl:
         log_ratio = torch.log(expected.clamp_min(0) + eps) - log_predicted
-        per_sample = mean_over_offsets(expected * log_ratio)
-    else:
-        per_sample = -mean_over_offsets(expected * log_predicted)
-    return reduce(per_sample, reduction)
+        return mean_over_offsets(expected * log_ratio)
+    return -mean_over_offsets(expected * log_predicted)
+
+
+def _clamp_min_zero_straight_through(values: torch.Tensor) -> torch.Tensor:
+    """``values.clamp_min(0)`` in the forward pass, the identity in the backward pass."""
+    return values + (values.clamp_min(0) - values).detach()
 
 
 def center_crop_cess(
@@ -220,15 +259,15 @@ def mse_cess(
         >>> bool(torch.isclose(total, 2.0 * torch.mean((guess - target) ** 2) + F.cess(guess, target)))
         True
     """
-    check_reduction(reduction)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
+    options = check_options(alpha=alpha, reduction=reduction, check_values=check_values)
     prediction = require_floating_fields(prediction, "prediction")
     target = require_floating_fields(target, "target")
     if prediction.shape != target.shape:
         raise ValueError(
             f"target must have the shape of prediction {tuple(prediction.shape)} for the pixel term, got {tuple(target.shape)}"
         )
+    if target_statistics is not None and options["check_values"]:  # otherwise cess checks it
+        check_field_values(target, "target")
     statistics_term = cess(
         prediction,
         None if target_statistics is not None else target,
@@ -241,4 +280,4 @@ def mse_cess(
         check_values=check_values,
     )
     pixel_term = (as_loss_precision(prediction) - as_loss_precision(target)).square().flatten(1).mean(dim=1)
-    return reduce(alpha * pixel_term + statistics_term, reduction)
+    return reduce(options["alpha"] * pixel_term + statistics_term, options["reduction"])

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from spatialstats._validation import resolve_cutoff
+from spatialstats._validation import check_int, check_number, resolve_cutoff
 from spatialstats.statistics import two_point_stats
 
 
@@ -161,10 +161,8 @@ def anneal(
     height, width = target64.shape[-2:]
     window = resolve_cutoff(cutoff, (height, width), periodic=True)
     for value, name in ((max_swaps, "max_swaps"), (swaps_per_temperature, "swaps_per_temperature"), (record_every, "record_every")):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be an int > 0, got {value!r}")
-    if isinstance(cooling, bool) or not isinstance(cooling, (int, float)) or not 0 < cooling < 1:
-        raise ValueError(f"cooling must be a number in (0, 1), got {cooling!r}")
+        check_int(value, name, minimum=1)
+    check_number(cooling, "cooling", low=0, high=1, low_open=True, high_open=True)
     if initial_temperature is not None and not initial_temperature > 0:
         raise ValueError(f"initial_temperature must be > 0, got {initial_temperature!r}")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -12,6 +11,8 @@ from tqdm.auto import tqdm
 from spatialstats.functional import center_crop_cess, cess, clamp_loss, msess
 from spatialstats.fields import one_hot_from_labels
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
+from spatialstats._validation import check_int, check_number, is_int
+from spatialstats.functional._common import statistics_of
 from spatialstats.statistics import two_point_stats
 
 LOSSES = ("msess", "cess", "center_crop_cess")
@@ -134,8 +135,7 @@ def reconstruct(
     _check_nonnegative(clamp_delay, "clamp_delay")
     if clamp_delay >= 1:
         raise ValueError(f"clamp_delay must be a fraction of steps in [0, 1), got {clamp_delay!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    seed = check_int(seed, "seed")
 
     expected, spatial_shape, num_phases = _target_statistics(target, target_statistics, shape, periodic, cutoff, device)
     dtype, device = expected.dtype, expected.device
@@ -241,20 +241,16 @@ def _without_eps(function: Callable[..., torch.Tensor]) -> Callable[..., torch.T
 
 
 def _check_count(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value <= 0:
+    if check_int(value, name) <= 0:
         raise ValueError(f"{name} must be > 0, got {value}")
 
 
 def _check_nonnegative(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    check_number(value, name, low=0)
 
 
 def _check_positive(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    check_number(value, name, low=0, low_open=True)
 
 
 def _target_statistics(
@@ -280,20 +276,21 @@ def _target_statistics(
                 f"target must have shape (targets, phases, *spatial) with 1 to 3 spatial axes, got {tuple(target.shape)}"
             )
         target = target.to(device) if device is not None else target
-        statistics = two_point_stats(target, periodic=periodic, cutoff=cutoff)
+        statistics = statistics_of(target, "target", periodic=periodic, cutoff=cutoff)
         return statistics, tuple(target.shape[2:]), statistics.shape[1]
     if not isinstance(target_statistics, torch.Tensor) or not target_statistics.is_floating_point():
         raise TypeError(f"target_statistics must be a floating-point torch.Tensor, got {target_statistics!r:.60}")
     if shape is None:
         raise ValueError("shape (the output's spatial shape) is required with target_statistics")
     spatial_shape = tuple(shape)
-    if not 1 <= len(spatial_shape) <= 3 or not all(isinstance(n, int) and n > 0 for n in spatial_shape):
+    if not 1 <= len(spatial_shape) <= 3 or not all(is_int(n) and n > 0 for n in spatial_shape):
         raise ValueError(f"shape must be 1 to 3 positive ints, got {shape!r}")
     num_phases = target_statistics.shape[1] if target_statistics.ndim >= 3 else 0
     probe = two_point_stats(
         torch.zeros((1, max(num_phases, 1), *spatial_shape), dtype=target_statistics.dtype),
         periodic=periodic,
         cutoff=cutoff,
+        check_values=False,
     )
     wanted = (num_phases, num_phases, *probe.shape[3:])
     if num_phases < 2 or tuple(target_statistics.shape[1:]) != wanted:

@@ -7,18 +7,16 @@ microstructure on every device and is independent of the global torch RNG. ``see
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 
 import torch
 
+from spatialstats._validation import ArgumentTypeError, check_int, check_number, is_int
+
 
 def resolve_size(size: int | Sequence[int], *, allow_3d: bool = True) -> tuple[int, ...]:
     """An int gives a square image; a sequence of 2 (or 3, where supported) ints gives the shape."""
-    def is_integer(value: object) -> bool:
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
+    is_integer = is_int
     if is_integer(size):
         shape: tuple[int, ...] = (int(size), int(size))
     elif isinstance(size, Sequence) and not isinstance(size, str) and all(is_integer(n) for n in size):
@@ -35,30 +33,22 @@ def resolve_size(size: int | Sequence[int], *, allow_3d: bool = True) -> tuple[i
 
 def check_count(value: object, name: str, minimum: int = 1) -> int:
     """An int (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
+    return check_int(value, name, minimum=minimum)
 
 
 def check_positive(value: object, name: str) -> float:
     """A finite number > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a positive number (finite), got {value!r}")
-    return float(value)
+    return check_number(value, name, low=0, low_open=True)
 
 
 def check_finite(value: object, name: str) -> float:
     """A finite number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
+    return check_number(value, name)
 
 
 def check_fraction(value: object, name: str) -> float:
     """A number strictly between 0 and 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
-    return float(value)
+    return check_number(value, name, low=0, high=1, low_open=True, high_open=True)
 
 
 def check_pair(value: object, name: str) -> tuple[float, float]:
@@ -81,8 +71,8 @@ def make_generator(seed: int | None) -> torch.Generator:
     generator = torch.Generator()
     if seed is None:
         generator.seed()
-    elif isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    elif not is_int(seed):
+        raise ArgumentTypeError(f"seed must be an int or None, got {seed!r}")
     else:
-        generator.manual_seed(seed)
+        generator.manual_seed(int(seed))
     return generator

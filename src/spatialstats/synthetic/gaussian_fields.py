@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from spatialstats._validation import is_real
 from spatialstats.synthetic._common import (
     check_count,
     check_finite,
@@ -44,7 +45,10 @@ def gaussian_random_field(
     :func:`~spatialstats.synthetic.ellipses`; the field's own correlation is Gaussian with standard deviation
     :math:`\sqrt2\,\ell_d`. Each sample is then cut at its own quantiles (:func:`threshold_by_fractions`), so
     phase :math:`p` covers exactly ``round(volume_fractions[p - 1] * pixels)`` pixels (up to ties, which a
-    continuous field does not have).
+    continuous field does not have). Since quantiles ignore a constant offset and scale, the mean (:math:`k = 0`)
+    is dropped and the filter is divided by its largest value over :math:`k \ne 0`: the field keeps its variation
+    (and the requested fractions) for any correlation length, even one much longer than the image, where the
+    lowest frequencies alone remain (a smooth wave) instead of an underflowed, constant, single-phase image.
 
     Args:
         batch: number of microstructures.
@@ -71,7 +75,7 @@ def gaussian_random_field(
     shape = resolve_size(size)
     check_count(batch, "batch")
     ndim = len(shape)
-    if isinstance(correlation_length, (int, float)):
+    if is_real(correlation_length):
         lengths = [correlation_length] * ndim
     elif isinstance(correlation_length, Sequence) and not isinstance(correlation_length, str):
         lengths = list(correlation_length)
@@ -98,20 +102,22 @@ def gaussian_random_field(
         cos, sin = math.cos(angle), math.sin(angle)
         frequencies = [frequencies[0] * cos + frequencies[1] * sin, -frequencies[0] * sin + frequencies[1] * cos]
     exponent = sum((2 * math.pi * length * k) ** 2 for length, k in zip(lengths, frequencies))
+    exponent.view(-1)[0] = math.inf  # k = 0: the mean, which the quantiles ignore
+    exponent = exponent - exponent.min()  # the filter's largest value over k != 0 becomes 1: no underflow
     dims = tuple(range(1, ndim + 1))
     smooth = torch.fft.irfftn(torch.fft.rfftn(noise, dim=dims) * torch.exp(-0.5 * exponent), s=shape, dim=dims)
     return threshold_by_fractions(smooth, fractions)
 
 
 def _check_fractions(volume_fractions: object) -> list[float]:
-    if isinstance(volume_fractions, (int, float)) and not isinstance(volume_fractions, bool):
+    if is_real(volume_fractions):
         fractions = [volume_fractions]
     elif isinstance(volume_fractions, Sequence) and not isinstance(volume_fractions, str):
         fractions = list(volume_fractions)
     else:
         raise TypeError(f"volume_fractions must be a number or a sequence of numbers, got {volume_fractions!r}")
     valid = bool(fractions) and all(
-        isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in fractions
+        is_real(f) and 0 < f < 1 for f in fractions
     )
     if not valid or sum(fractions) >= 1:
         raise ValueError(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from spatialstats._validation import check_number
 from spatialstats.synthetic._common import check_count, make_generator, resolve_device, resolve_size
 
 __all__ = ["voronoi"]
@@ -69,8 +70,7 @@ def voronoi(
     check_count(batch, "batch")
     check_count(grains, "grains", minimum=2)
     check_count(grain_phases, "grain_phases", minimum=1)
-    if isinstance(boundary_width, bool) or not isinstance(boundary_width, (int, float)) or not 0 <= boundary_width < math.inf:
-        raise ValueError(f"boundary_width must be a finite number >= 0, got {boundary_width!r}")
+    boundary_width = check_number(boundary_width, "boundary_width", low=0)
     if grain_phases == 1 and boundary_width == 0:
         raise ValueError(
             "boundary_width must be > 0 when grain_phases is 1 (the boundaries are the only other phase); "
