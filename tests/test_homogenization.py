@@ -22,16 +22,17 @@ def _hashin_shtrikman(f2: torch.Tensor, k1: float, k2: float) -> tuple[torch.Ten
     return k1 + f2 / (1 / (k2 - k1) + f1 / (2 * k1)), k2 + f1 / (1 / (k1 - k2) + f2 / (2 * k2))
 
 
+@pytest.mark.parametrize("method", ["basic", "cg"])
 @pytest.mark.parametrize("contrast", [5.0, 50.0])
 @pytest.mark.parametrize("ndim", [2, 3])
-def test_laminate_is_exact(contrast, ndim):
+def test_laminate_is_exact(contrast, ndim, method):
     """Along the layers: the arithmetic mean (parallel); across them: the harmonic mean (series)."""
     size = 16 if ndim == 2 else 8
     labels = _layers(size, ndim, seed=int(contrast))
     conductivities = torch.tensor([1.0, contrast], dtype=torch.float64)
     local = conductivities[labels]
     arithmetic, harmonic = local.mean().item(), 1 / (1 / local).mean().item()
-    K = effective_conductivity(labels, conductivities, tol=1e-10, max_iter=5000)[0]
+    K = effective_conductivity(labels, conductivities, tol=1e-10, max_iter=5000, method=method)[0]
     assert K[0, 0].item() == pytest.approx(harmonic, rel=1e-6)  # across the layers
     for axis in range(1, ndim):
         assert K[axis, axis].item() == pytest.approx(arithmetic, rel=1e-6)
@@ -80,6 +81,17 @@ def test_isotropic_microstructures_inside_hashin_shtrikman_bounds(contrast):
     assert torch.all((K[:, 0, 0] - K[:, 1, 1]).abs() < 0.05 * mean_eigenvalue)
 
 
+@pytest.mark.parametrize("contrast", [30.0, 0.02])
+def test_conjugate_gradients_agree_with_the_basic_scheme_in_fewer_iterations(contrast):
+    labels = ss.synthetic.gaussian_random_field(2, 32, correlation_length=3, volume_fractions=0.5, seed=6)
+    basic = effective_conductivity(labels, [1.0, contrast], tol=1e-9, max_iter=20000)
+    cg = effective_conductivity(labels, [1.0, contrast], tol=1e-9, max_iter=20000, method="cg")
+    torch.testing.assert_close(cg, basic, rtol=1e-6, atol=1e-9)
+    effective_conductivity(labels, [1.0, contrast], tol=1e-6, max_iter=40, method="cg")  # basic: 80-150 here
+    with pytest.raises(ConvergenceError):
+        effective_conductivity(labels, [1.0, contrast], tol=1e-6, max_iter=40)
+
+
 def test_mirrors_and_transposes_map_the_tensor():
     labels = ss.synthetic.ellipses(1, 32, count=4, semi_axes=(8, 3), angle=0.6, seed=5)
     K = effective_conductivity(labels, [1.0, 8.0], tol=1e-10, max_iter=5000)[0]
@@ -117,6 +129,8 @@ def test_no_convergence_raises_a_clear_error():
     labels = ss.synthetic.circles(1, 32, count=3, radius=6, seed=0)
     with pytest.raises(ConvergenceError, match=r"did not converge in max_iter=3 iterations.*contrast \(here 1e\+03\)"):
         effective_conductivity(labels, [1.0, 1000.0], max_iter=3)
+    with pytest.raises(ConvergenceError, match="method='cg'"):
+        effective_conductivity(labels, [1.0, 1000.0], max_iter=3, method="cg")
 
 
 @pytest.mark.parametrize(
@@ -129,6 +143,7 @@ def test_no_convergence_raises_a_clear_error():
         (torch.zeros(1, 4, 4, dtype=torch.long), [1.0, 2.0], {"tol": 0}, ValueError, "tol must be a positive number"),
         (torch.zeros(1, 4, 4, dtype=torch.long), [1.0, 2.0], {"max_iter": 0}, ValueError, "max_iter must be an int >= 1"),
         ([[0, 1]], [1.0, 2.0], {}, TypeError, "fields must be a torch.Tensor"),
+        (torch.zeros(1, 4, 4, dtype=torch.long), [1.0, 2.0], {"method": "fast"}, ValueError, "method must be one of"),
     ],
 )
 def test_bad_input_raises(fields, conductivities, options, error, match):

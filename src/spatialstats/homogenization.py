@@ -124,12 +124,52 @@ def _project(flux: torch.Tensor, symbols: list[torch.Tensor], reference: torch.T
     return torch.fft.irfftn(gradient, s=spatial, dim=dims)
 
 
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean over space of the dot product, per sample and load: ``(batch, loads, dims, *spatial) -> (batch, loads,
+    1, ...)`` (broadcastable)."""
+    return (a * b).sum(dim=2, keepdim=True).flatten(3).mean(dim=3).reshape(*a.shape[:2], *([1] * (a.ndim - 2)))
+
+
+def _basic_iterations(coefficient, gradient, symbols, reference):
+    """Moulinec-Suquet fixed point; yields (gradient, residual) after each iteration."""
+    while True:
+        update = _project(coefficient * gradient, symbols, reference)
+        gradient = gradient - update
+        yield gradient, update.square().sum(dim=2).flatten(2).mean(dim=2).sqrt().amax()
+
+
+def _cg_iterations(coefficient, gradient, symbols, reference):
+    """Conjugate gradients on the same equation, P(k e) = 0 with e = E + compatible (Zeman et al. 2010); yields
+    (gradient, residual) with the residual scaled like the basic scheme's update."""
+    unit = torch.ones_like(reference)
+    load = gradient
+    residual = -_project(coefficient * load, symbols, unit)
+    direction, fluctuation = residual, torch.zeros_like(load)
+    squared = _dot(residual, residual)
+    scale = reference.reshape(-1, 1)
+    while True:
+        image = _project(coefficient * direction, symbols, unit)
+        curvature = _dot(direction, image)
+        step = torch.where(curvature > 0, squared / curvature.clamp_min(1e-300), torch.zeros_like(curvature))
+        fluctuation = fluctuation + step * direction
+        residual = residual - step * image
+        new_squared = _dot(residual, residual)
+        ratio = torch.where(squared > 0, new_squared / squared.clamp_min(1e-300), torch.zeros_like(squared))
+        direction, squared = residual + ratio * direction, new_squared
+        norm = residual.square().sum(dim=2).flatten(2).mean(dim=2).sqrt() / scale
+        yield load + fluctuation, norm.amax()
+
+
+_METHODS = {"basic": _basic_iterations, "cg": _cg_iterations}
+
+
 def effective_conductivity(
     fields: torch.Tensor,
     conductivities: torch.Tensor | Sequence[float],
     *,
     tol: float = 1e-6,
     max_iter: int = 2000,
+    method: str = "basic",
 ) -> torch.Tensor:
     r"""Effective conductivity tensor ``(batch, d, d)`` of periodic microstructures (d = 1, 2 or 3 spatial dims).
 
@@ -144,6 +184,9 @@ def effective_conductivity(
         tol: stop when the root-mean-square update of the gradient field is below ``tol`` times :math:`|E|` for
             every sample and load, > 0.
         max_iter: the most iterations, >= 1; reaching it without convergence raises :class:`ConvergenceError`.
+        method: ``"basic"``, the Moulinec-Suquet fixed point (iterations grow like the contrast), or ``"cg"``,
+            conjugate gradients on the same discretised equation (Zeman et al., J. Comput. Phys. 229 (2010)
+            8065-8071; iterations grow like its square root). Both converge to the same tensor.
 
     Example:
         >>> import torch
@@ -156,6 +199,8 @@ def effective_conductivity(
     tol = check_positive(tol, "tol")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {tuple(_METHODS)}, got {method!r}")
     local = conductivity_map(fields, conductivities)
     batch, spatial = local.shape[0], tuple(local.shape[1:])
     dims = len(spatial)
@@ -165,15 +210,13 @@ def effective_conductivity(
     load = torch.eye(dims, dtype=torch.float64, device=local.device).reshape(1, dims, dims, *([1] * dims))
     gradient = load.expand(batch, dims, dims, *spatial).clone()
     coefficient = local.unsqueeze(1).unsqueeze(1)
-    for _ in range(max_iter):
-        update = _project(coefficient * gradient, symbols, reference)
-        gradient = gradient - update
-        residual = update.square().sum(dim=2).flatten(2).mean(dim=2).sqrt().amax()
+    iterations = _METHODS[method](coefficient, gradient, symbols, reference)
+    for _, (gradient, residual) in zip(range(max_iter), iterations):
         if float(residual) < tol:
             flux = (coefficient * gradient).flatten(3).mean(dim=3)  # (batch, load j, component i)
             return flux.transpose(1, 2)
     raise ConvergenceError(
         f"effective_conductivity did not converge in max_iter={max_iter} iterations: the update is still "
-        f"{float(residual):.3g} times |E| (tol={tol:g}); the basic scheme needs more iterations at high contrast "
-        f"(here {float((flat.amax(dim=1) / flat.amin(dim=1)).max()):.3g}): raise max_iter or tol"
+        f"{float(residual):.3g} times |E| (tol={tol:g}, method={method!r}); iterations grow with the contrast "
+        f"(here {float((flat.amax(dim=1) / flat.amin(dim=1)).max()):.3g}): raise max_iter or tol, or use method='cg'"
     )
