@@ -73,3 +73,12 @@ def test_docstring_examples_pass():
 
     result = doctest.testmod(fig8, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_single_gaussian_blur_saturates_again():
+    """The claim of docs/sparse_loss.rst: blurred CESS (sigma 6) scores s = 150 and s = 200 the same."""
+    import blur_saturation
+
+    far, farther = blur_saturation.blurred_kl(150, 6), blur_saturation.blurred_kl(200, 6)
+    assert far == pytest.approx(3.3836e-5, rel=1e-4) and abs(far - farther) < 1e-6 * far
+    assert blur_saturation.blurred_kl(110, 6) < 0.5 * far  # it does help close to the target
