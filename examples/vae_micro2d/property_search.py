@@ -144,7 +144,7 @@ def search(model, head, target, starts, *, contrast: float, steps=200, rounds=3,
     return best
 
 
-def run(checkpoint, data, out, *, targets=None, contrast_index=2, contrast=None, head_epochs=300, steps=200, starts=8, rounds=3, seed=0) -> dict:
+def run(checkpoint, data, *, targets=None, contrast_index=2, contrast=None, head_epochs=300, steps=200, starts=8, rounds=3, seed=0) -> dict:
     """Head, R^2 and searches for one checkpoint; returns the JSON-ready summary and the found images."""
     model, config = load_vae(checkpoint)
     contrast = THERMAL_CONTRASTS[contrast_index] if contrast is None else contrast
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 0 <= args.contrast_index < len(THERMAL_CONTRASTS):
             raise ValueError(f"--contrast-index must be in 0..{len(THERMAL_CONTRASTS) - 1}, got {args.contrast_index}")
-        results = [run(path, args.data, args.out, targets=args.target, contrast_index=args.contrast_index, contrast=args.contrast,
+        results = [run(path, args.data, targets=args.target, contrast_index=args.contrast_index, contrast=args.contrast,
                        head_epochs=args.head_epochs, steps=args.steps, starts=args.starts, rounds=args.rounds, seed=args.seed)
                    for path in args.checkpoint]
         out = Path(args.out)
