@@ -1,9 +1,11 @@
 r"""Write an offline, MICRO2D-shaped HDF5 stand-in: ten periodic binary microstructure classes.
 
 The file has exactly the MICRO2D layout read by :mod:`vae_micro2d.data`: one top-level group per class ``C`` with
-``C/C`` (the group and its image dataset share the class name, e.g. ``GRF/GRF``) (N, size, size) uint8 images in {0, 1}, and placeholder ``C/homogenized_mechanical`` (N, 6, 5) and
-``C/homogenized_thermal`` (N, 6, 2) properties (a simple rule of mixtures in the phase-1 volume fraction
-:math:`v`, e.g. :math:`E = E_0 (1 - v) + E_1 v`, plus small noise), each with an ``INSTRUCTIONS`` attribute.
+``C/C`` (the group and its image dataset share the class name, e.g. ``GRF/GRF``) (N, size, size) uint8 images in {0, 1},
+``C/homogenized_thermal`` (N, 6, 2) effective conductivities (kx, ky) computed by an FFT homogenization solver for
+six contrasts (see :mod:`vae_micro2d.properties`), and placeholder ``C/homogenized_mechanical`` (N, 6, 5)
+properties (a simple rule of mixtures in the phase-1 volume fraction :math:`v`, e.g. :math:`E = E_0 (1 - v) + E_1
+v`, plus small noise), each with an ``INSTRUCTIONS`` attribute.
 Every image is periodic (distances are measured on the torus), like MICRO2D.
 
 Classes (same names as MICRO2D), all drawn with :mod:`spatialstats.synthetic`: thresholded Gaussian random fields
@@ -41,6 +43,7 @@ import numpy as np
 import torch
 
 from spatialstats import synthetic
+from vae_micro2d.properties import THERMAL_INSTRUCTIONS, thermal_properties
 
 __all__ = ["CLASS_NAMES", "write_synthetic_micro2d", "generate_class"]
 
@@ -84,11 +87,11 @@ def generate_class(name: str, count: int, *, size: int = 256, seed: int = 0) -> 
     return labels.to(torch.uint8).numpy()
 
 
-def _placeholder_properties(images: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _homogenized_properties(images: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Placeholder mechanical properties (rule of mixtures) and solver-computed thermal ones (kx, ky)."""
     fraction = images.reshape(len(images), -1).mean(axis=1, dtype=np.float64)
     mixture = lambda low, high: low * (1 - fraction) + high * fraction  # noqa: E731
     mechanical = np.empty((len(images), 6, 5), dtype=np.float32)
-    thermal = np.empty((len(images), 6, 2), dtype=np.float32)
     for contrast in range(6):
         stiffness = mixture(1.0, 1.0 + 10.0 * (contrast + 1))
         mechanical[:, contrast, 0] = stiffness  # E11
@@ -96,10 +99,7 @@ def _placeholder_properties(images: np.ndarray, rng: np.random.Generator) -> tup
         mechanical[:, contrast, 2] = stiffness / 2.6  # G12
         mechanical[:, contrast, 3] = 0.3 + 0.01 * rng.standard_normal(len(images))  # nu12
         mechanical[:, contrast, 4] = 0.3 + 0.01 * rng.standard_normal(len(images))  # nu21
-        conductivity = mixture(1.0, 1.0 + 5.0 * (contrast + 1))
-        thermal[:, contrast, 0] = conductivity
-        thermal[:, contrast, 1] = conductivity * (1 + 0.05 * rng.standard_normal(len(images)))
-    return mechanical, thermal
+    return mechanical, thermal_properties(images)
 
 
 def write_synthetic_micro2d(
@@ -117,15 +117,13 @@ def write_synthetic_micro2d(
         handle.attrs["description"] = "Synthetic MICRO2D-shaped stand-in written by vae_micro2d.make_synthetic_dataset"
         for name in CLASS_NAMES:
             images = generate_class(name, samples_per_class, size=size, seed=seed)
-            mechanical, thermal = _placeholder_properties(images, rng)
+            mechanical, thermal = _homogenized_properties(images, rng)
             group = handle.create_group(name)
             group.create_dataset(name, data=images, chunks=(1, size, size))
             group.create_dataset("homogenized_mechanical", data=mechanical).attrs["INSTRUCTIONS"] = (
                 "Placeholder (rule of mixtures). Axis 1: six phase contrasts; axis 2: E11, E22, G12, nu12, nu21."
             )
-            group.create_dataset("homogenized_thermal", data=thermal).attrs["INSTRUCTIONS"] = (
-                "Placeholder (rule of mixtures). Axis 1: six phase contrasts; axis 2: k11, k22."
-            )
+            group.create_dataset("homogenized_thermal", data=thermal).attrs["INSTRUCTIONS"] = THERMAL_INSTRUCTIONS
     os.replace(temporary, path)
     return {name: samples_per_class for name in CLASS_NAMES}
 

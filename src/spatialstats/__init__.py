@@ -8,7 +8,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 from spatialstats import functional, synthetic
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.offsets import offset_axes, offset_grid
-from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss
+from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss, TransportSSLoss
 from spatialstats.reconstruction import ReconstructionResult, anneal, reconstruct, statistics_error
 from spatialstats.statistics import two_point_stats
 
@@ -25,6 +25,7 @@ __all__ = [
     "CenterCropCESSLoss",
     "ClampLoss",
     "MSECESSLoss",
+    "TransportSSLoss",
     "reconstruct",
     "ReconstructionResult",
     "statistics_error",

@@ -12,7 +12,7 @@ from spatialstats import functional
 from spatialstats.functional._common import check_options, statistics_of
 from spatialstats.functional.statistics_losses import CENTER_CROP_CUTOFF
 
-__all__ = ["MSESSLoss", "CESSLoss", "CenterCropCESSLoss", "ClampLoss", "MSECESSLoss"]
+__all__ = ["MSESSLoss", "CESSLoss", "CenterCropCESSLoss", "ClampLoss", "MSECESSLoss", "TransportSSLoss"]
 
 
 class _OptionsLoss(nn.Module):
@@ -278,3 +278,46 @@ class MSECESSLoss(_OptionsLoss):
             A scalar for ``reduction="mean"`` or ``"sum"``, one value per sample ``(batch,)`` for ``"none"``.
         """
         return functional.mse_cess(prediction, target, **self.options)
+
+
+class TransportSSLoss(_StatisticsLoss):
+    r"""Transport-like distance of the 2-point statistics, for sparse and line-like microstructures; see
+    :func:`spatialstats.functional.transport_ss`.
+
+    Keyword options (``periodic``, ``cutoff``, ``eps``, ``reduction``, ``check_values``) are those of the function;
+    ``target_statistics`` (or :meth:`from_target`) fixes the target.
+
+    Example:
+        >>> import torch, spatialstats
+        >>> target = (torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+        >>> loss = spatialstats.TransportSSLoss.from_target(target, cutoff=4)
+        >>> loss.options["cutoff"], loss(target).item()
+        (4, 0.0)
+        >>> bool(loss(torch.full_like(target, 0.5)) > 0)
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        target_statistics: torch.Tensor | None = None,
+        periodic: bool = True,
+        cutoff: int | Sequence[int] | None = None,
+        eps: float = 1e-6,
+        reduction: str = "mean",
+        check_values: bool = True,
+    ) -> None:
+        super().__init__(
+            target_statistics=target_statistics,
+            periodic=periodic,
+            cutoff=cutoff,
+            eps=eps,
+            reduction=reduction,
+            check_values=check_values,
+        )
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """Loss of ``prediction`` ``(batch, phases, *spatial)`` against ``target`` (same shape) or the fixed target;
+        a scalar, or ``(batch,)`` with ``reduction="none"``."""
+        return self._call(functional.transport_ss, prediction, target)
+
