@@ -6,6 +6,7 @@ Differentiable: :func:`lineal_path`, :func:`radial_two_point_stats`, :func:`dire
 """
 
 from spatialstats.descriptors.lineal_path import lineal_path
+from spatialstats.descriptors.surface import interface_indicator, surface_correlations
 from spatialstats.descriptors.radial import directional_two_point_stats, offset_distances, radial_two_point_stats
 
 __all__ = [
@@ -13,4 +14,6 @@ __all__ = [
     "radial_two_point_stats",
     "directional_two_point_stats",
     "offset_distances",
+    "interface_indicator",
+    "surface_correlations",
 ]
