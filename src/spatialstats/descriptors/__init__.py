@@ -8,6 +8,7 @@ Differentiable: :func:`lineal_path`, :func:`radial_two_point_stats`, :func:`dire
 from spatialstats.descriptors.chords import chord_length_distribution
 from spatialstats.descriptors.cluster import cluster_function, connected_components
 from spatialstats.descriptors.lineal_path import lineal_path
+from spatialstats.descriptors.loss import DESCRIPTORS, DescriptorLoss
 from spatialstats.descriptors.surface import interface_indicator, surface_correlations
 from spatialstats.descriptors.radial import directional_two_point_stats, offset_distances, radial_two_point_stats
 
@@ -21,4 +22,6 @@ __all__ = [
     "chord_length_distribution",
     "connected_components",
     "cluster_function",
+    "DescriptorLoss",
+    "DESCRIPTORS",
 ]
