@@ -147,15 +147,25 @@ def test_components_of_a_long_spiral_converge():
     assert len(torch.unique(ids[0][snake == 1])) == 1
 
 
+@pytest.mark.parametrize("method", ["fft", "direct"])
 @pytest.mark.parametrize("periodic", [True, False])
 @pytest.mark.parametrize("channels, shape", [(1, (11,)), (1, (7, 8)), (3, (6, 7)), (1, (5, 5, 6))])
-def test_cluster_function_matches_direct_count(channels, shape, periodic):
+def test_cluster_function_matches_direct_count(channels, shape, periodic, method):
     fields = random_one_hot(300 + len(shape), 2, channels, shape, fraction=0.6)
     cutoff = 2
-    result = cluster_function(fields, periodic=periodic, cutoff=cutoff)
+    result = cluster_function(fields, periodic=periodic, cutoff=cutoff, method=method)
     phases = max(2, channels)
     for b, labels in enumerate(as_labels(fields)):
         np.testing.assert_allclose(result[b].numpy(), brute_cluster_function(labels, phases, periodic, cutoff), atol=1e-15, rtol=0)
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_cluster_function_methods_agree_on_the_full_window(periodic):
+    fields = random_one_hot(11, 2, 1, (9, 8))
+    fft = cluster_function(fields, periodic=periodic, method="fft")
+    assert fft.shape == ((2, 2, 9, 8) if periodic else (2, 2, 17, 15))
+    torch.testing.assert_close(cluster_function(fields, periodic=periodic, method="direct"), fft, atol=0, rtol=0)
+    torch.testing.assert_close(cluster_function(fields, periodic=periodic), fft, atol=0, rtol=0)
 
 
 def test_cluster_function_bounds_and_lamellae():
@@ -183,3 +193,5 @@ def test_exact_descriptors_reject_soft_fields():
         chord_length_distribution(torch.ones(1, 1, 4), trim_edges=None)
     with pytest.raises(ValueError, match="cutoff 2 is too large"):
         cluster_function(torch.ones(1, 1, 4, 4), cutoff=2)
+    with pytest.raises(ValueError, match="method must be one of"):
+        cluster_function(torch.ones(1, 1, 4, 4), method="bfs")

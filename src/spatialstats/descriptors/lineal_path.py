@@ -59,11 +59,13 @@ def _axis_lineal_path(work: torch.Tensor, dim: int, max_length: int, periodic: b
     """``(batch, phases, max_length + 1)`` along one axis by a running product of shifted fields."""
     n = work.shape[dim]
     mean_dims = tuple(range(2, work.ndim))
+    # periodic: extend the axis by its first max_length voxels once, so that every shift is a view, not a copy
+    ahead = torch.cat([work, work.narrow(dim, 0, max_length)], dim=dim) if periodic and max_length else work
     running = work
     values = [work.mean(dim=mean_dims)]
     for r in range(1, max_length + 1):
         if periodic:
-            running = running * torch.roll(work, shifts=-r, dims=dim)
+            running = running * ahead.narrow(dim, r, n)
         else:  # start points 0 .. n - r - 1: drop the last one, multiply by the voxel r steps ahead
             running = running.narrow(dim, 0, n - r) * work.narrow(dim, r, n - r)
         values.append(running.mean(dim=mean_dims))
