@@ -62,15 +62,16 @@ def radial_two_point_stats(
     stats = two_point_stats(fields, periodic=periodic, cutoff=cutoff, pairs=pairs, check_values=check_values)
     spatial_shape = tuple(fields.shape[2:])
     cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
-    distances = offset_distances(spatial_shape, cutoffs, dtype=torch.float64, device=stats.device).flatten()
-    edges = _resolve_edges(bins, spatial_shape, cutoffs, float(distances.max()), stats.device)
+    # The bin layout is built on the CPU (no device synchronisation), then moved once.
+    distances = offset_distances(spatial_shape, cutoffs, dtype=torch.float64, device="cpu").flatten()
+    edges = _resolve_edges(bins, spatial_shape, cutoffs, float(distances.max()))
     # membership[k, j]: offset j falls in bin k; the average is one matrix product over the flattened window
     membership = (distances >= edges[:-1, None]) & (distances < edges[1:, None])
     counts = membership.sum(dim=1, keepdim=True)
-    averaging = membership.to(stats.dtype) / counts.clamp(min=1).to(stats.dtype)
+    averaging = (membership.double() / counts.clamp(min=1)).to(dtype=stats.dtype, device=stats.device)
     flat = stats.flatten(start_dim=stats.ndim - len(spatial_shape))
     values = flat @ averaging.T
-    return values, ((edges[1:] + edges[:-1]) / 2).to(stats.dtype)
+    return values, ((edges[1:] + edges[:-1]) / 2).to(dtype=stats.dtype, device=stats.device)
 
 
 def offset_distances(
@@ -89,17 +90,18 @@ def offset_distances(
 
 
 def _resolve_edges(
-    bins: object, spatial_shape: tuple[int, ...], cutoffs: tuple[int, ...] | None, largest: float, device: torch.device
+    bins: object, spatial_shape: tuple[int, ...], cutoffs: tuple[int, ...] | None, largest: float
 ) -> torch.Tensor:
+    """Bin edges as a float64 CPU tensor."""
     if bins is None or (isinstance(bins, int) and not isinstance(bins, bool)):
         r_max = min(spatial_shape) // 2 if cutoffs is None else min(min(cutoffs), min(spatial_shape) // 2)
         if bins is not None and bins < 1:
             raise ValueError(f"bins must be >= 1 when given as a number of bins, got {bins}")
         width = 1 if bins is None else max(1, math.ceil(r_max / bins))
-        return torch.arange(0, r_max + width, width, dtype=torch.float64, device=device)
+        return torch.arange(0, r_max + width, width, dtype=torch.float64)
     if isinstance(bins, (bool, str)) or not isinstance(bins, (Sequence, torch.Tensor)):
         raise TypeError(f"bins must be None, an int or a 1-D sequence of bin edges, got {bins!r}")
-    edges = torch.as_tensor(bins, dtype=torch.float64).to(device)
+    edges = torch.as_tensor(bins, dtype=torch.float64).cpu()
     if edges.ndim != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise ValueError(f"bins must be at least two strictly increasing edges, got {bins!r}")
     if float(edges[0]) < 0 or float(edges[-2]) > largest:
