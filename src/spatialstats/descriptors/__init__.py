@@ -2,7 +2,8 @@
 
 Differentiable: :func:`lineal_path`, :func:`radial_two_point_stats`, :func:`directional_two_point_stats`,
 :func:`surface_correlations`. Exact and non-differentiable (binary fields): :func:`chord_length_distribution`,
-:func:`connected_components`, :func:`cluster_function`. :class:`DescriptorLoss` combines descriptors into one weighted loss.
+:func:`connected_components`, :func:`cluster_function`. :class:`DescriptorLoss` combines descriptors into one
+weighted loss.
 """
 
 from spatialstats.descriptors.chords import chord_length_distribution

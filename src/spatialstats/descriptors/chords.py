@@ -58,7 +58,9 @@ def chord_length_distribution(
     return torch.stack(per_axis, dim=2)
 
 
-def _axis_counts(labels: torch.Tensor, axis: int, phase: int, periodic: bool, trim_edges: bool, size: int) -> torch.Tensor:
+def _axis_counts(
+    labels: torch.Tensor, axis: int, phase: int, periodic: bool, trim_edges: bool, size: int
+) -> torch.Tensor:
     """``(batch, size)`` chord counts of one phase along one axis."""
     batch, n = labels.shape[0], labels.shape[1 + axis]
     inside = (labels.movedim(1 + axis, -1) == phase).reshape(batch, -1, n)

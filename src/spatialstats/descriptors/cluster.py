@@ -182,7 +182,9 @@ def _sample_cluster_function(
         if len(members) == 1:  # one channel would be read as phase 1 of a two-phase field: add an empty one
             indicators = torch.cat([indicators, torch.zeros_like(indicators)], dim=1)
         pairs = [(k, k) for k in range(len(members))]
-        autocorrelations = two_point_stats(indicators, periodic=periodic, cutoff=cutoff, pairs=pairs, check_values=False)[0]
+        autocorrelations = two_point_stats(
+            indicators, periodic=periodic, cutoff=cutoff, pairs=pairs, check_values=False
+        )[0]
         if total is None:
             total = autocorrelations.new_zeros(phases, *autocorrelations.shape[1:])
         total.index_add_(0, cluster_phase[members], autocorrelations)

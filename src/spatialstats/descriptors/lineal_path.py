@@ -51,7 +51,10 @@ def lineal_path(
     work = prepare_fields(fields, periodic, check_values)
     spatial_shape = tuple(work.shape[2:])
     check_length(max_length, "max_length", spatial_shape)
-    per_axis = [_axis_lineal_path(work, work.ndim - len(spatial_shape) + a, max_length, periodic) for a in range(len(spatial_shape))]
+    first_spatial = work.ndim - len(spatial_shape)
+    per_axis = [
+        _axis_lineal_path(work, first_spatial + axis, max_length, periodic) for axis in range(len(spatial_shape))
+    ]
     return torch.stack(per_axis, dim=2).to(fields.dtype)
 
 

@@ -121,11 +121,18 @@ class DescriptorLoss(nn.Module):
         self.reduction = check_reduction(reduction)
         self.check_values = check_values
         if not isinstance(target_descriptors, Mapping) or set(target_descriptors) != set(self.weights):
-            got = sorted(target_descriptors) if isinstance(target_descriptors, Mapping) else type(target_descriptors).__name__
-            raise ValueError(f"target_descriptors must hold exactly the weighted descriptors {sorted(self.weights)}, got {got}")
+            got = (
+                sorted(target_descriptors) if isinstance(target_descriptors, Mapping)
+                else type(target_descriptors).__name__
+            )
+            raise ValueError(
+                f"target_descriptors must hold exactly the weighted descriptors {sorted(self.weights)}, got {got}"
+            )
         for name, value in target_descriptors.items():
             if not isinstance(value, torch.Tensor) or value.ndim != 2:
-                raise ValueError(f"target_descriptors[{name!r}] must be a (targets, features) tensor, got {value!r:.80}")
+                raise ValueError(
+                    f"target_descriptors[{name!r}] must be a (targets, features) tensor, got {value!r:.80}"
+                )
             self.register_buffer(f"target_{name}", value.detach().clone())
 
     @classmethod
