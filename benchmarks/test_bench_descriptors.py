@@ -5,7 +5,7 @@ CUDA when present). ``extra_info`` holds the descriptor, the method (``spatialst
 
 | descriptor | floor |
 |---|---|
-| lineal_path (max_length 32) | the running products alone: 32 multiplications of the field by a shifted view, per axis |
+| lineal_path (max_length 32) | the running products alone: 32 multiplications by a shifted view, per axis and phase |
 | radial_two_point_stats | two_point_stats of the same window (the radial average adds one matrix product) |
 | directional_two_point_stats | bare 1-D FFT autocorrelations along each axis |
 | surface_correlations | the bare FFT floor of the 4 channels (2 interface indicators + 2 phases) |
@@ -44,6 +44,7 @@ def fields_on(device: str, batch: int = BATCH) -> torch.Tensor:
 
 
 def running_products_floor(fields: torch.Tensor) -> torch.Tensor:
+    fields = torch.cat([1 - fields, fields], dim=1)  # both phases, as the descriptor returns
     total = fields.new_zeros(())
     for dim in (2, 3):
         running = fields

@@ -91,3 +91,23 @@ def test_usable_by_reconstruct(target):
     loss = DescriptorLoss.from_target(target[:1].float(), cutoff=4, max_length=4, check_values=False)
     result = ss.reconstruct(target[:1].float(), loss=loss, steps=30, lr=0.05, progress=False)
     assert result.labels.shape == (1, 24, 24)
+
+
+@pytest.mark.slow
+def test_demo_quick_run(tmp_path):
+    """The demo runs end to end; the lineal path keeps the ellipses longer along their axis than S2 alone."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "examples" / "reconstruction" / "descriptor_loss_demo.py"
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+                               capture_output=True, text=True, timeout=300, env=environment)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in (tmp_path / "descriptor_loss_demo.md").read_text().splitlines()
+            if line.startswith("| S2")]
+    chords = {row[0].strip(): float(row[4].split("/")[0]) for row in rows}
+    assert chords["S2 + lineal path"] > chords["S2 alone"]
+    assert (tmp_path / "descriptor_loss_demo.png").stat().st_size > 0
