@@ -6,6 +6,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 """
 
 from spatialstats import functional, synthetic
+from spatialstats import descriptors
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.offsets import offset_axes, offset_grid
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss, TransportSSLoss
@@ -32,4 +33,5 @@ __all__ = [
     "anneal",
     "functional",
     "synthetic",
+    "descriptors",
 ]
