@@ -11,13 +11,12 @@ from spatialstats.descriptors.cluster import cluster_function, connected_compone
 from spatialstats.descriptors.lineal_path import lineal_path
 from spatialstats.descriptors.loss import DESCRIPTORS, DescriptorLoss
 from spatialstats.descriptors.surface import interface_indicator, surface_correlations
-from spatialstats.descriptors.radial import directional_two_point_stats, offset_distances, radial_two_point_stats
+from spatialstats.descriptors.radial import directional_two_point_stats, radial_two_point_stats
 
 __all__ = [
     "lineal_path",
     "radial_two_point_stats",
     "directional_two_point_stats",
-    "offset_distances",
     "interface_indicator",
     "surface_correlations",
     "chord_length_distribution",

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 import torch
 
+from spatialstats.offsets import offset_grid
 from spatialstats._validation import require_floating_fields, resolve_cutoff
 from spatialstats.descriptors._common import check_periodic
 from spatialstats.statistics import two_point_stats
 
-__all__ = ["radial_two_point_stats", "directional_two_point_stats", "offset_distances"]
+__all__ = ["radial_two_point_stats", "directional_two_point_stats"]
 
 
 def radial_two_point_stats(
@@ -63,7 +64,7 @@ def radial_two_point_stats(
     spatial_shape = tuple(fields.shape[2:])
     cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
     # The bin layout is built on the CPU (no device synchronisation), then moved once.
-    distances = offset_distances(spatial_shape, cutoffs, dtype=torch.float64, device="cpu").flatten()
+    distances = _offset_distances(spatial_shape, cutoffs).flatten()
     edges = _resolve_edges(bins, spatial_shape, cutoffs, float(distances.max()))
     # membership[k, j]: offset j falls in bin k; the average is one matrix product over the flattened window
     membership = (distances >= edges[:-1, None]) & (distances < edges[1:, None])
@@ -74,19 +75,12 @@ def radial_two_point_stats(
     return values, ((edges[1:] + edges[:-1]) / 2).to(dtype=stats.dtype, device=stats.device)
 
 
-def offset_distances(
-    spatial_shape: Sequence[int], cutoffs: Sequence[int] | None, *, dtype: torch.dtype, device: torch.device | str
-) -> torch.Tensor:
-    """Length :math:`|r|` of every offset of the statistics' centred window (``cutoffs`` per axis, or ``None``
-    for the full periodic ``fftshift`` layout)."""
-    squared = torch.zeros((), dtype=dtype, device=device)
-    for axis, n in enumerate(spatial_shape):
-        if cutoffs is None:
-            lags = torch.arange(-(n // 2), n - n // 2, dtype=dtype, device=device)
-        else:
-            lags = torch.arange(-cutoffs[axis], cutoffs[axis] + 1, dtype=dtype, device=device)
-        squared = squared.unsqueeze(-1) + lags**2
-    return squared.sqrt()
+def _offset_distances(spatial_shape: Sequence[int], cutoffs: Sequence[int] | None) -> torch.Tensor:
+    """Length :math:`|r|` (float64, CPU) of every offset of the statistics' centred window (``cutoffs`` per axis,
+    or ``None`` for the full periodic ``fftshift`` layout), from the public :func:`~spatialstats.offset_grid`."""
+    # A cutoff window has the same layout either way; the non-periodic rule admits every resolved cutoff.
+    grid = offset_grid(spatial_shape, periodic=cutoffs is None, cutoff=None if cutoffs is None else tuple(cutoffs))
+    return grid.to(torch.float64).norm(dim=0)
 
 
 def _resolve_edges(
