@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import os
+import pickle
 
 import torch
 from torch import nn
@@ -59,10 +60,16 @@ def vgg19_features() -> nn.Sequential:
 def load_vgg19_features(weights_path: str | os.PathLike) -> nn.Sequential:
     """VGG-19 features with weights from a torchvision-format state dict file (``torch.save(vgg19().state_dict())``)."""
     if not os.path.isfile(weights_path):
-        raise FileNotFoundError(f"VGG-19 weights file not found: {weights_path!s}")
-    state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise TypeError(f"VGG-19 weights file must hold a state dict, got {type(state).__name__}")
+        raise FileNotFoundError(f"style weights: VGG-19 weights file not found: {os.fspath(weights_path)}")
+    try:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"style weights {os.fspath(weights_path)} is not a state dict of tensors that torch.load "
+                         f"reads with weights_only=True (a pickled module or another file?): {reason}") from None
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise ValueError(f"style weights {os.fspath(weights_path)} must hold a state dict (names -> tensors), got "
+                         f"{type(state).__name__}")
     features_state = {key[len("features.") :]: value for key, value in state.items() if key.startswith("features.")}
     if not features_state:  # a state dict of `vgg19().features` itself
         features_state = dict(state)
@@ -70,7 +77,8 @@ def load_vgg19_features(weights_path: str | os.PathLike) -> nn.Sequential:
     try:
         features.load_state_dict(features_state, strict=True)
     except RuntimeError as error:
-        raise ValueError(f"{weights_path!s} is not a torchvision VGG-19 state dict: {error}") from error
+        reason = str(error).strip().splitlines()[0]
+        raise ValueError(f"style weights {os.fspath(weights_path)} is not a torchvision VGG-19 state dict: {reason}") from None
     return features
 
 
