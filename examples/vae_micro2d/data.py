@@ -6,7 +6,7 @@ Layout (``MICRO2D_homogenized.h5``): one top-level group per class ``C``, with t
 
 Resizing (256 -> 224 by default, :func:`resize_binary`) keeps each image binary, keeps its volume fraction and
 keeps thin features: area interpolation gives each output pixel the phase-1 fraction :math:`g` of the input region
-it covers; the :math:`k = \operatorname{round}(\phi\, S^2)` pixels of largest :math:`g` become phase 1, where
+it covers (exact overlaps, :func:`area_matrix`); the :math:`k = \operatorname{round}(\phi\, S^2)` pixels of largest :math:`g` become phase 1, where
 :math:`\phi` is the input's phase-1 fraction and :math:`S` the output size (a threshold at the per-image quantile
 that keeps the fraction, to within :math:`1/(2S^2)`). Ties (equal :math:`g`, e.g. a 1-pixel line at a 4x reduction,
 whose pixels all read 0.25) are broken by an 8 x 8 Bayer ordered-dither matrix, so the kept pixels are spread evenly
@@ -42,11 +42,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
-import torch.nn.functional as torch_functional
 
 __all__ = [
     "SampleRef", "Micro2DLayoutError", "MICRO2D_SIZE", "discover_classes", "image_side", "check_image_size", "build_splits",
-    "Micro2DDataset", "resize_binary",
+    "Micro2DDataset", "resize_binary", "area_matrix",
 ]
 
 #: Side of the MICRO2D images (256 x 256).
@@ -185,6 +184,20 @@ def _bayer(size: int) -> torch.Tensor:
     return matrix
 
 
+def area_matrix(length: int, size: int) -> torch.Tensor:
+    """``(size, length)`` float64 weights of exact area resampling along one axis: row ``i`` holds the overlaps of
+    output cell ``[i L/S, (i+1) L/S)`` with the input pixels, divided by its width (rows sum to one).
+
+    Example:
+        >>> area_matrix(3, 2).mul(4).tolist()
+        [[2.6666666666666665, 1.3333333333333333, 0.0], [0.0, 1.3333333333333333, 2.6666666666666665]]
+    """
+    start = torch.arange(size, dtype=torch.float64)[:, None] * length  # in units of 1/size input pixels
+    pixel = torch.arange(length, dtype=torch.float64)[None, :] * size
+    overlap = (torch.minimum(start + length, pixel + size) - torch.maximum(start, pixel)).clamp_min(0)
+    return overlap / length
+
+
 def resize_binary(image: torch.Tensor, size: int) -> torch.Tensor:
     """Reduce binary ``(..., H, W)`` images to ``size x size``, keeping each image's phase-1 fraction and thin features.
 
@@ -203,8 +216,8 @@ def resize_binary(image: torch.Tensor, size: int) -> torch.Tensor:
     if size > min(image.shape[-2:]):
         raise ValueError(f"size must be <= the image size {tuple(image.shape[-2:])} (only reductions), got {size}")
     leading = image.shape[:-2]
-    flat = image.reshape(-1, 1, *image.shape[-2:]).to(torch.float64)
-    grey = torch_functional.interpolate(flat, size=(size, size), mode="area").flatten(1)
+    flat = image.reshape(-1, *image.shape[-2:]).to(torch.float64)
+    grey = (area_matrix(image.shape[-2], size) @ flat @ area_matrix(image.shape[-1], size).T).flatten(1)
     keep = torch.round(flat.flatten(1).mean(dim=1) * size * size).long()
     tiles = -(-size // 8)
     dither = _bayer(8).repeat(tiles, tiles)[:size, :size].flatten()
