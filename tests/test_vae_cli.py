@@ -64,7 +64,7 @@ TRAIN_MISTAKES = {
     "style weights: a list": (["--experiment", "style", "--style-weights", f"{R}/list.pt"], ("list.pt", "state dict")),
     "style weights: plain pickle": (["--experiment", "style", "--style-weights", f"{R}/pickle.pt"], ("pickle.pt",)),
     "style weights: missing": (["--experiment", "style", "--style-weights", f"{R}/none.pt"], ("none.pt", "not found")),
-    "style weights: wrong keys": (["--experiment", "style", "--style-weights", f"{R}/wrong_vgg.pt"], ("wrong_vgg.pt", "VGG-19")),
+    "style weights: wrong keys": (["--experiment", "style", "--style-weights", f"{R}/wrong_vgg.pt"], ("--style-weights", "wrong_vgg.pt", "VGG-19")),
     "style weights: none given": (["--experiment", "style"], ("--style-weights",)),
     "init checkpoint: not a training one": (["--experiment", "cess_finetune", "--init-checkpoint", f"{R}/not_training.pt"],
                                             ("--init-checkpoint", "not_training.pt", "not a training checkpoint")),

@@ -5,7 +5,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 :mod:`spatialstats.synthetic` generates test microstructures.
 """
 
-from spatialstats import functional, synthetic
+from spatialstats import functional, style, synthetic
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss
 from spatialstats.reconstruction import ReconstructionResult, anneal, reconstruct, statistics_error
@@ -28,4 +28,5 @@ __all__ = [
     "anneal",
     "functional",
     "synthetic",
+    "style",
 ]
