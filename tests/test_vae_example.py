@@ -39,7 +39,9 @@ def _config(tiny_file: str, out_dir: Path, **options) -> train_module.TrainConfi
     )
 
 
-@pytest.mark.parametrize("module_name", ["model", "data", "make_synthetic_dataset", "style", "evaluate"])
+@pytest.mark.parametrize(
+    "module_name", ["model", "data", "make_synthetic_dataset", "style", "evaluate", "config", "experiments", "runtime"]
+)
 def test_docstring_examples_pass(module_name):
     import doctest
     import importlib

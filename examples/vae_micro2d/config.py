@@ -155,12 +155,11 @@ def load_config(config_paths: Sequence[str | os.PathLike] = (), **overrides: obj
 
 def _scalar_type(annotation: object) -> type:
     """``int`` for ``int`` and ``int | None``; the element type for ``list[float]``."""
-    kind = eval(annotation, vars(typing), {}) if isinstance(annotation, str) else annotation  # noqa: S307 (own code)
-    if isinstance(kind, types.UnionType):
-        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-    if typing.get_origin(kind) is list:
-        kind = typing.get_args(kind)[0]
-    return kind
+    if isinstance(annotation, types.UnionType):
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,19 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", action="append", default=[], metavar="JSON",
                         help="JSON config (repeatable; later wins; e.g. a sweep's best_<experiment>.json)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
-    defaults = TrainConfig()
+    defaults, hints = TrainConfig(), typing.get_type_hints(TrainConfig)
     for item in dataclasses.fields(TrainConfig):
         flag = _FLAGS.get(item.name, "--" + item.name.replace("_", "-"))
         default = getattr(defaults, item.name)
         help_text = f"{_HELP.get(item.name, item.name.replace('_', ' '))} (default: {default})"
-        kind = _scalar_type(item.type)
+        kind = _scalar_type(hints[item.name])
         if kind is bool:
             parser.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif item.name == "experiment":
             parser.add_argument(flag, dest=item.name, choices=EXPERIMENTS, required=True, help=_HELP[item.name])
         else:
             nargs = 3 if item.name == "split_fractions" else None
-            parser.add_argument(flag, dest=item.name, type=kind, nargs=nargs, default=None, help=help_text)
+            parser.add_argument(flag, dest=item.name, type=kind, nargs=nargs, default=None, help=help_text,
+                                metavar=item.name.upper() if nargs is None else "F")
     return parser
 
 

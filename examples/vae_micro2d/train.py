@@ -235,7 +235,9 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict:
         return {"status": "nothing_to_do", "epoch": state["epoch"]}
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
-    random.seed(config.seed), np.random.seed(config.seed), torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
     model = build_model(config).to(device)
     if init_state is not None:
         model.load_state_dict(init_state)
