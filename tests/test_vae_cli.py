@@ -208,3 +208,12 @@ def test_evaluate_missing_data_file(files, tmp_path, capsys):
     argv = ["--model", f"a={files['run']}/checkpoint.pt", "--data", str(files["root"] / "none.h5"), "--out", str(tmp_path)]
     assert evaluate_module.main(argv) == 1
     assert "none.h5" in _error_line(capsys)
+
+
+def test_demo_stops_when_a_stage_is_interrupted(monkeypatch, tmp_path, capsys):
+    from vae_micro2d import demo
+
+    monkeypatch.setattr(demo, "write_synthetic_micro2d", lambda *args, **kwargs: None)
+    monkeypatch.setattr(demo, "train", lambda config, resume=False: {"status": "interrupted", "epoch": 0, "batch_in_epoch": 1})
+    assert demo.main(["--out", str(tmp_path), "--no-progress"]) == 130
+    assert "'train mse' was stopped by a signal" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from vae_micro2d.evaluate import FIGURES, evaluate, format_summary
 from vae_micro2d.make_synthetic_dataset import write_synthetic_micro2d
 from vae_micro2d.train import CHECKPOINT_NAME, NonFiniteLossError, load_config, train
 
-__all__ = ["MODELS", "run_demo", "main"]
+__all__ = ["MODELS", "DemoInterrupted", "run_demo", "main"]
 
 DEMO_CONFIG = Path(__file__).resolve().parent / "configs" / "demo_small.json"
 
@@ -38,10 +38,16 @@ DEMO_CONFIG = Path(__file__).resolve().parent / "configs" / "demo_small.json"
 MODELS = ("mse", "mse_cess", "cess_finetune", "cess_crop_finetune", "style")
 
 
+class DemoInterrupted(RuntimeError):
+    """A training stage was stopped by SIGINT/SIGTERM (its checkpoint is saved); the demo stops there."""
+
+
 def _stage(timings: dict[str, float], name: str, step):
     began = time.perf_counter()
     print(f"[demo] {name} ...", flush=True)
     result = step()
+    if isinstance(result, dict) and result.get("status") == "interrupted":
+        raise DemoInterrupted(f"stage {name!r} was stopped by a signal; the demo stops here")
     timings[name] = round(time.perf_counter() - began, 1)
     print(f"[demo] {name} done in {timings[name]} s", flush=True)
     return result
@@ -128,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         run_demo(args.out, samples_per_class=args.samples_per_class, epochs=args.epochs,
                  finetune_epochs=args.finetune_epochs, style_weights=args.style_weights, style_steps=args.style_steps,
                  device=args.device, progress=args.progress)
+    except DemoInterrupted as stopped:
+        print(f"[demo] {stopped}", file=sys.stderr)
+        return 130
     except (NonFiniteLossError, OSError, ValueError, TypeError) as error:
         print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 1
