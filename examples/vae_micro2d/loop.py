@@ -52,7 +52,7 @@ class EpochTotals:
         return cls(torch.zeros(5, dtype=torch.float64, device=device), torch.zeros((), dtype=torch.long, device=device), batches)
 
     def add(self, loss: torch.Tensor, reconstruction: torch.Tensor, kl: torch.Tensor) -> None:
-        count = reconstruction.new_tensor(float(len(reconstruction)))
+        count = torch.full((), float(len(reconstruction)), dtype=loss.dtype, device=loss.device)  # no host copy
         non_finite = ~torch.isfinite(loss)
         self.batches += 1
         self.sums += torch.stack([loss * count, reconstruction.sum(), kl.sum(), non_finite.to(loss.dtype), count]).double()

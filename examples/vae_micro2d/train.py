@@ -188,11 +188,12 @@ def _checkpoint(path: Path, config: TrainConfig, model, parts: Parts, position: 
         })
 
 
-def _epoch_loader(train_set, epoch: int, skip: int, config: TrainConfig, info: Distributed):
-    indices = _epoch_indices(len(train_set), epoch, config, info)
-    # its own generator: creating the iterator then leaves the global RNG alone, so a resumed epoch draws as a straight one
+def _epoch_loader(train_set, epoch: int, skip: int, config: TrainConfig, parts: Parts):
+    indices = _epoch_indices(len(train_set), epoch, config, parts.info)
+    # its own generator: creating the iterator then leaves the global RNG alone, so a resumed epoch draws as a straight
+    # one; pinned memory on CUDA, so that the non-blocking copy to the device does not wait for the host
     return torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, num_workers=config.num_workers,
-                                       sampler=indices[skip * config.batch_size :],
+                                       sampler=indices[skip * config.batch_size :], pin_memory=parts.device.type == "cuda",
                                        generator=torch.Generator().manual_seed(epoch))
 
 
@@ -265,7 +266,7 @@ def _train_epochs(config, model, parts: Parts, train_set, val_loader, totals, st
             began = time.perf_counter()
             skip = start[1] if epoch == start[0] else 0
             bar = f"{config.experiment} epoch {epoch + 1}/{config.epochs}" if config.progress and info.is_main else None
-            finished = run_epoch(parts, _epoch_loader(train_set, epoch, skip, config, info), totals, stop, bar=bar)
+            finished = run_epoch(parts, _epoch_loader(train_set, epoch, skip, config, parts), totals, stop, bar=bar)
             means = _check_finite(totals, epoch, config, saved_at, path, info)
             if not finished:
                 _checkpoint(path, config, model, parts, (epoch, totals.batches), totals)
