@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 venv: $(STAMP)
 
-## The main demo: the VAE pipeline on generated MICRO2D-like data (about 10 minutes on 2 CPU cores).
+## The main demo: all five VAE experiments on generated MICRO2D-like data (see examples/vae_micro2d/README.md for its run time).
 demo: venv
 	$(BIN)/python examples/vae_micro2d/demo.py --out $(OUT)/demo
 

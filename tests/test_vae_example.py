@@ -39,7 +39,9 @@ def _config(tiny_file: str, out_dir: Path, **options) -> train_module.TrainConfi
     )
 
 
-@pytest.mark.parametrize("module_name", ["model", "data", "make_synthetic_dataset", "style", "evaluate"])
+@pytest.mark.parametrize(
+    "module_name", ["model", "data", "make_synthetic_dataset", "style", "evaluate", "config", "experiments", "runtime"]
+)
 def test_docstring_examples_pass(module_name):
     import doctest
     import importlib
@@ -224,6 +226,12 @@ def test_resume_after_epoch_and_after_signal_reproduces_exact_state(tiny_file, t
     monkeypatch.setattr(train_module, "make_loss_function", original)
     train_module.train(_config(tiny_file, tmp_path / "signal", epochs=2), resume=True)
     _same_state(reference, train_module.load_checkpoint(tmp_path / "signal" / "checkpoint.pt"))
+    # the resumed epoch's train loss averages all its batches, before and after the stop (issue 8 item 11)
+    resumed = [json.loads(line) for line in (tmp_path / "signal" / "metrics.jsonl").read_text().splitlines()]
+    straight_metrics = [json.loads(line) for line in lines]
+    assert [m["epoch"] for m in resumed] == [1, 2]
+    for key in ("train_loss", "train_reconstruction", "train_kl"):
+        assert resumed[1][key] == pytest.approx(straight_metrics[1][key], rel=1e-9), key
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_file, tmp_path, monkeypatch):
@@ -242,7 +250,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_file, tmp_pat
 
     monkeypatch.setattr(train_module, "make_loss_function", exploding)
     config = _config(tiny_file, tmp_path, epochs=3, max_steps_per_epoch=2)
-    with pytest.raises(train_module.NonFiniteLossError, match=r"non-finite loss \(nan\) in epoch 2, batch 1 .*checkpoint.pt \(epoch 1, batch 0\)"):
+    with pytest.raises(train_module.NonFiniteLossError, match=r"non-finite loss in epoch 2, batch 1 of .*checkpoint.pt \(after epoch 1\)"):
         train_module.train(config)
     kept = train_module.load_checkpoint(tmp_path / "checkpoint.pt")
     assert kept["epoch"] == 1
@@ -292,31 +300,36 @@ def test_sweep_resumes_and_writes_best_config(tiny_file, tmp_path):
 def test_demo_pipeline_writes_figures_and_consistent_tables(tmp_path):
     import csv
 
-    from vae_micro2d.demo import run_demo
-    from vae_micro2d.evaluate import FIGURES
+    from vae_micro2d.demo import MODELS, run_demo
+    from vae_micro2d.evaluate import FIGURES, format_summary
 
     summary = run_demo(
         tmp_path, samples_per_class=10, file_size=40, epochs=1, finetune_epochs=1, crop_cutoff=3, progress=False,
-        image_size=32, width=8, batch_size=8, max_steps_per_epoch=2,
+        image_size=32, width=8, batch_size=8, max_steps_per_epoch=2, style_steps=1,
     )
     evaluation = tmp_path / "evaluation"
-    names = ["mse", "cess_finetune", "cess_crop_finetune"]
-    for figure in (*FIGURES, *(f"reconstruction_grid_{name}.png" for name in names)):
+    labels = [*MODELS[:-1], "style (random VGG weights)"]  # the random-weight style model says so everywhere
+    assert list(summary["models"]) == labels
+    for figure in (*FIGURES, *(f"reconstruction_grid_{name}.png" for name in MODELS)):
         assert (evaluation / figure).stat().st_size > 5000, figure
     with open(evaluation / "per_sample_cess.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == summary["samples"] == 10  # one test image per class
-    for name in names:
+    entropy = np.array([float(row["target_entropy"]) for row in rows])
+    for name in labels:
         scores = np.array([float(row[name]) for row in rows])
-        assert summary["models"][name]["mean_cess"] == pytest.approx(scores.mean(), rel=1e-5)
-        assert summary["models"][name]["median_cess"] == pytest.approx(np.median(scores), rel=1e-5)
-        entropy = np.array([float(row["target_entropy"]) for row in rows])
-        assert np.all(scores >= entropy - 1e-4)  # cross-entropy >= entropy (Gibbs)
+        model = summary["models"][name]
+        assert model["mean_cess"] == pytest.approx(scores.mean(), rel=1e-5)
+        assert model["median_cess"] == pytest.approx(np.median(scores), rel=1e-5)
+        assert model["mean_kl"] == pytest.approx((scores - entropy).mean(), rel=1e-4, abs=1e-6)
+        assert np.all(scores >= entropy - 1e-4) and model["median_kl"] >= -1e-4  # cross-entropy >= entropy (Gibbs)
     pairwise = summary["pairwise_lower_cess_share"]
-    for a in names:
+    for a in labels:
         assert pairwise[a][a] == 0.0
-        for b in names:
+        for b in labels:
             assert pairwise[a][b] + pairwise[b][a] <= 1.0 + 1e-12
     assert (tmp_path / "runs" / "mse" / "metrics.jsonl").read_text().count("\n") == 2  # 1 epoch + 1 resumed epoch
     with open(evaluation / "summary.csv") as handle:
-        assert sum(1 for _ in handle) == 1 + 3 * 11  # header + (all + 10 classes) per model
+        assert sum(1 for _ in handle) == 1 + 5 * 11  # header + (all + 10 classes) per model
+    table = format_summary(summary)
+    assert "mean KL" in table and "style (random VGG weights)" in table and "win rates" in table

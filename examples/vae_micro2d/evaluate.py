@@ -7,7 +7,9 @@ and the score is the periodic CESS
 
     \mathrm{CESS}(p, x) = -\frac{1}{|R|} \sum_{r} \sum_{h, h'} f_x(h, h' \mid r) \log\bigl(f_p(h, h' \mid r) + \epsilon\bigr)
 
-(lower is better; a perfect reconstruction scores the target's own entropy, reported as ``target_entropy``).
+(lower is better; a perfect reconstruction scores the target's own entropy, reported as ``target_entropy``), and
+the KL divergence :math:`\mathrm{CESS}(p, x) - \mathrm{CESS}(x, x) \ge 0`, which separates models that raw CESS
+medians (dominated by the target's entropy) hide.
 
 Outputs in ``--out``: ``per_sample_cess.csv``, ``summary.csv`` and ``summary.json`` (mean/median CESS per model and
 per class, the pairwise matrix), and the figures ``cess_histograms.png`` (largest quintile cut off, medians
@@ -43,6 +45,7 @@ import torch  # noqa: E402
 
 import spatialstats as ss  # noqa: E402
 import spatialstats.functional as SF  # noqa: E402
+from vae_micro2d.config import resolve_device  # noqa: E402
 from vae_micro2d.data import Micro2DDataset, build_splits, discover_classes  # noqa: E402
 from vae_micro2d.model import MicrostructureVAE  # noqa: E402
 from vae_micro2d.train import TrainConfig, build_model, load_checkpoint  # noqa: E402
@@ -52,9 +55,11 @@ __all__ = ["load_model", "per_sample_cess", "pairwise_matrix", "evaluate", "main
 FIGURES = ("cess_histograms.png", "log_cess_histograms.png", "pairwise_matrix.png", "worst_outliers.png")
 
 
-def load_model(checkpoint_path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MicrostructureVAE, TrainConfig]:
+def load_model(
+    checkpoint_path: str | os.PathLike, device: torch.device | str = "cpu", *, argument: str = "checkpoint"
+) -> tuple[MicrostructureVAE, TrainConfig]:
     """The model of a training checkpoint (in eval mode) and the run's configuration."""
-    state = load_checkpoint(checkpoint_path)
+    state = load_checkpoint(checkpoint_path, argument=argument)
     config = TrainConfig(**state["config"])
     model = build_model(config)
     model.load_state_dict(state["model"])
@@ -194,6 +199,82 @@ def _worst_outliers(models, scores, dataset, class_names, labels, path: Path, co
     plt.close(figure)
 
 
+def model_label(name: str, config: TrainConfig) -> str:
+    """The name shown in figures and tables: a style model with random VGG-19 weights says so.
+
+    Example:
+        >>> model_label("style", TrainConfig(experiment="style", style_random_weights=True))
+        'style (random VGG weights)'
+    """
+    if config.experiment == "style" and config.style_weights is None and config.style_random_weights:
+        return f"{name} (random VGG weights)"
+    return name
+
+
+def _check_options(checkpoints, split: str, batch_size: int, worst: int) -> None:
+    if not checkpoints:
+        raise ValueError("checkpoints must name at least one model, got none")
+    for name, value, minimum in (("batch_size", batch_size, 1), ("worst", worst, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+
+
+def _load_models(checkpoints, device) -> tuple[dict[str, MicrostructureVAE], dict[str, str], TrainConfig]:
+    """Models keyed by their label, the label -> name map (for file names) and the first run's config."""
+    models, files, configs = {}, {}, []
+    for name, path in checkpoints.items():
+        model, config = load_model(path, device, argument=f"--model {name}")
+        label = model_label(name, config)
+        models[label], files[label] = model, name
+        configs.append(config)
+    image_sizes = {config.image_size for config in configs}
+    if len(image_sizes) != 1:
+        raise ValueError(f"all models must use the same image_size, got {sorted(image_sizes)}")
+    return models, files, configs[0]
+
+
+def _model_summary(scores: np.ndarray, entropy: np.ndarray) -> dict:
+    kl = scores - entropy
+    return {"n": len(scores), "mean_cess": float(scores.mean()), "median_cess": float(np.median(scores)),
+            "mean_kl": float(kl.mean()), "median_kl": float(np.median(kl)), "target_entropy": float(entropy.mean())}
+
+
+def _summarise(scores, entropy, labels, class_names, checkpoints, files, split: str) -> tuple[dict, list[dict]]:
+    names = list(scores)
+    matrix = pairwise_matrix(scores)
+    summary: dict = {"split": split, "samples": len(entropy), "models": {}, "pairwise_lower_cess_share": {}}
+    rows = []
+    for index, name in enumerate(names):
+        per_class = {class_name: _model_summary(scores[name][labels == label], entropy[labels == label])
+                     for label, class_name in enumerate(class_names) if (labels == label).any()}
+        overall = _model_summary(scores[name], entropy)
+        summary["models"][name] = {**overall, "checkpoint": str(checkpoints[files[name]]), "per_class": per_class}
+        rows += [{"model": name, "class": "all", **overall}] + [{"model": name, "class": c, **v} for c, v in per_class.items()]
+        summary["pairwise_lower_cess_share"][name] = dict(zip(names, matrix[index].tolist()))
+    return summary, rows
+
+
+def _write_tables(out: Path, samples, scores, entropy, summary: dict, rows: list[dict]) -> None:
+    names = list(scores)
+    with open(out / "per_sample_cess.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["class", "index", "target_entropy", *names])
+        for row, sample in enumerate(samples):
+            writer.writerow([sample.class_name, sample.index, f"{entropy[row]:.6g}", *(f"{scores[n][row]:.6g}" for n in names)])
+    with open(out / "summary.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(out / "pairwise_matrix.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["A lower than B", *names])
+        shares = summary["pairwise_lower_cess_share"]
+        writer.writerows([[a, *(f"{shares[a][b]:.4f}" for b in names)] for a in names])
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+
+
 def evaluate(
     checkpoints: Mapping[str, str | os.PathLike],
     data: str | os.PathLike,
@@ -206,22 +287,15 @@ def evaluate(
 ) -> dict:
     """Score every model on ``split`` (the split settings come from the first model's run) and write all outputs.
 
-    Returns the summary dictionary that is also written to ``summary.json``.
+    Returns the summary dictionary that is also written to ``summary.json``: per model (keyed by
+    :func:`model_label`) the mean/median CESS and KL (CESS minus the target's entropy), overall and per class, and
+    the pairwise win rates (share of images with a strictly lower CESS, equivalently a lower KL).
     """
-    if not checkpoints:
-        raise ValueError("checkpoints must name at least one model, got none")
-    if split not in ("train", "val", "test"):
-        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    _check_options(checkpoints, split, batch_size, worst)
+    device = resolve_device(device)
+    models, files, reference = _load_models(checkpoints, device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    models: dict[str, MicrostructureVAE] = {}
-    configs: dict[str, TrainConfig] = {}
-    for name, path in checkpoints.items():
-        models[name], configs[name] = load_model(path, device)
-    reference = next(iter(configs.values()))
-    image_sizes = {config.image_size for config in configs.values()}
-    if len(image_sizes) != 1:
-        raise ValueError(f"all models must use the same image_size, got {sorted(image_sizes)}")
     class_names = list(discover_classes(data))
     samples = build_splits(
         data, fractions=reference.split_fractions, seed=reference.seed, max_samples_per_class=reference.max_samples_per_class
@@ -229,60 +303,29 @@ def evaluate(
     if not samples:
         raise ValueError(f"the {split} split of {data} is empty")
     dataset = Micro2DDataset(data, samples, image_size=reference.image_size)
-
     scores: dict[str, np.ndarray] = {}
     for name, model in models.items():
         scores[name], entropy, labels = per_sample_cess(model, dataset, batch_size=batch_size, device=device)
-    names = list(scores)
-    matrix = pairwise_matrix(scores)
-
-    with open(out / "per_sample_cess.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["class", "index", "target_entropy", *names])
-        for row, sample in enumerate(samples):
-            writer.writerow([sample.class_name, sample.index, f"{entropy[row]:.6g}", *(f"{scores[n][row]:.6g}" for n in names)])
-    rows = []
-    summary: dict = {"split": split, "samples": len(samples), "models": {}, "pairwise_lower_cess_share": {}}
-    for name in names:
-        per_class = {}
-        for label, class_name in enumerate(class_names):
-            chosen = labels == label
-            if chosen.any():
-                per_class[class_name] = {
-                    "n": int(chosen.sum()), "mean_cess": float(scores[name][chosen].mean()),
-                    "median_cess": float(np.median(scores[name][chosen])), "target_entropy": float(entropy[chosen].mean()),
-                }
-        overall = {"n": len(samples), "mean_cess": float(scores[name].mean()), "median_cess": float(np.median(scores[name])),
-                   "target_entropy": float(entropy.mean())}
-        summary["models"][name] = {**overall, "checkpoint": str(checkpoints[name]), "per_class": per_class}
-        rows += [{"model": name, "class": "all", **overall}] + [{"model": name, "class": c, **v} for c, v in per_class.items()]
-        summary["pairwise_lower_cess_share"][name] = dict(zip(names, matrix[names.index(name)].tolist()))
-    with open(out / "summary.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["model", "class", "n", "mean_cess", "median_cess", "target_entropy"])
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(out / "pairwise_matrix.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["A lower than B", *names])
-        writer.writerows([[name, *(f"{v:.4f}" for v in matrix[i])] for i, name in enumerate(names)])
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-
+    summary, rows = _summarise(scores, entropy, labels, class_names, checkpoints, files, split)
+    _write_tables(out, samples, scores, entropy, summary, rows)
     _histograms(scores, out / "cess_histograms.png", log=False)
     _histograms(scores, out / "log_cess_histograms.png", log=True)
-    _pairwise_figure(names, matrix, out / "pairwise_matrix.png")
+    _pairwise_figure(list(scores), pairwise_matrix(scores), out / "pairwise_matrix.png")
     for name, model in models.items():
-        _reconstruction_grid(model, dataset, class_names, labels, out / f"reconstruction_grid_{name}.png", name, device)
+        path = out / f"reconstruction_grid_{files[name]}.png"
+        _reconstruction_grid(model, dataset, class_names, labels, path, name, device)
     _worst_outliers(models, scores, dataset, class_names, labels, out / "worst_outliers.png", worst, device)
     return summary
 
 
 def format_summary(summary: dict) -> str:
-    """Markdown table of the overall mean/median CESS per model and the pairwise matrix."""
+    """Markdown tables: mean/median CESS and KL per model, then the pairwise win rates (lower CESS)."""
     names = list(summary["models"])
-    lines = ["| model | mean CESS | median CESS | target entropy |", "|---|---|---|---|"]
-    lines += [f"| {n} | {summary['models'][n]['mean_cess']:.4f} | {summary['models'][n]['median_cess']:.4f} | "
-              f"{summary['models'][n]['target_entropy']:.4f} |" for n in names]
-    lines += ["", "| A lower than B | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines = ["| model | mean CESS | median CESS | mean KL | median KL | target entropy |", "|---|---|---|---|---|---|"]
+    lines += [f"| {n} | {m['mean_cess']:.4f} | {m['median_cess']:.4f} | {m['mean_kl']:.4f} | {m['median_kl']:.4f} | "
+              f"{m['target_entropy']:.4f} |" for n, m in ((n, summary["models"][n]) for n in names)]
+    lines += ["", "Pairwise win rates: share of test images where A has a lower CESS (and KL) than B.", "",
+              "| A lower than B | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += [f"| {a} | " + " | ".join(f"{summary['pairwise_lower_cess_share'][a][b]:.2f}" for b in names) + " |" for a in names]
     return "\n".join(lines)
 
@@ -294,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N (default: auto)")
     parser.add_argument("--worst", type=int, default=6, help="outliers shown per model")
     args = parser.parse_args(argv)
     checkpoints = {}
@@ -302,12 +345,15 @@ def main(argv: list[str] | None = None) -> int:
         name, separator, path = item.partition("=")
         if not separator or not name or not path:
             parser.error(f"--model must be NAME=CHECKPOINT, got {item!r}")
+        if name in checkpoints:
+            print(f"error: --model name {name!r} is given twice; give each model its own NAME", file=sys.stderr)
+            return 1
         checkpoints[name] = path
     try:
         summary = evaluate(checkpoints, args.data, args.out, split=args.split, batch_size=args.batch_size,
                            device=args.device, worst=args.worst)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (OSError, ValueError, TypeError) as error:
+        print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 1
     print(format_summary(summary))
     print(f"figures and tables in {args.out}")

@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         best = run_sweep(args.experiment, args.out, trials=args.trials, epochs=args.epochs,
                          config_paths=tuple(args.config), seed=args.seed, **overrides)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (OSError, ValueError, TypeError) as error:
+        print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 1
     print(f"best hyperparameters for {args.experiment}: {best} -> {Path(args.out) / f'best_{args.experiment}.json'}")
     return 0

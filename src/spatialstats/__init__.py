@@ -5,8 +5,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 :mod:`spatialstats.synthetic` generates test microstructures.
 """
 
-from spatialstats import functional, synthetic
-from spatialstats import descriptors
+from spatialstats import descriptors, functional, style, synthetic
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.offsets import offset_axes, offset_grid
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss, TransportSSLoss
@@ -34,4 +33,5 @@ __all__ = [
     "functional",
     "synthetic",
     "descriptors",
+    "style",
 ]

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from spatialstats._progress import progress_bar
 from spatialstats._validation import check_int, check_number, resolve_cutoff
 from spatialstats.statistics import two_point_stats
 
@@ -144,7 +144,7 @@ def anneal(
         record_every: swaps between entries of ``history``.
         seed: seed of the initial field and of the proposals.
         callback: called every ``record_every`` swaps as ``callback(swaps, error, labels)``; returning ``True`` stops.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (needs tqdm; without it a warning and no bar).
 
     Example:
         >>> import torch
@@ -192,7 +192,7 @@ def anneal(
     swaps = 0
     start = time.perf_counter()
     chunk = 4096
-    for swaps in tqdm(range(1, max_swaps + 1), disable=not progress, desc="anneal"):
+    for swaps in progress_bar(range(1, max_swaps + 1), enabled=progress, desc="anneal"):
         if (swaps - 1) % chunk == 0:
             picks_one = rng.integers(state.ones.size, size=chunk)
             picks_zero = rng.integers(state.zeros.size, size=chunk)

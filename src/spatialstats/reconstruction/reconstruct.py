@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
+from spatialstats._progress import progress_bar
 from spatialstats.functional import center_crop_cess, cess, clamp_loss, msess
 from spatialstats.fields import one_hot_from_labels
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
@@ -105,7 +105,7 @@ def reconstruct(
         device: where to compute; default the target's device.
         callback: called after every step as ``callback(step, losses, field)`` with the per-reconstruction losses
             ``(batch,)`` and the soft field ``(batch, P, *spatial)`` (both detached); returning ``True`` stops.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (needs tqdm; without it a warning and no bar).
 
     Returns:
         A :class:`~spatialstats.reconstruction.result.ReconstructionResult` of ``targets * num_samples``
@@ -170,7 +170,7 @@ def reconstruct(
     frozen = parameters.detach().clone()
     start = time.perf_counter()
     steps_run = 0
-    for step in tqdm(range(steps), disable=not progress, desc="reconstruct"):
+    for step in progress_bar(range(steps), enabled=progress, desc="reconstruct"):
         optim.zero_grad(set_to_none=True)
         losses = per_sample_loss(soft_field(), step)
         losses.sum().backward()
