@@ -140,6 +140,10 @@ nitpick_ignore = [
     ("py:class", "collections.abc.Callable"),
     ("py:class", "sklearn.base.BaseEstimator"),
     ("py:class", "sklearn.base.TransformerMixin"),
+    ("py:class", "collections.abc.Mapping"),
+    ("py:class", "os.PathLike"),
+    ("py:class", "torch.nn.Sequential"),
+    ("py:class", "torch.nn.modules.container.Sequential"),
     ("py:mod", "torch.nn"),
     ("py:mod", "torch.nn.functional"),
 ]

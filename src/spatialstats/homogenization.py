@@ -48,7 +48,18 @@ __all__ = ["effective_conductivity", "conductivity_map", "ConvergenceError"]
 
 
 class ConvergenceError(RuntimeError):
-    """The FFT scheme did not reach its tolerance within ``max_iter`` iterations."""
+    """The FFT scheme did not reach its tolerance within ``max_iter`` iterations (a :class:`RuntimeError`).
+
+    Example:
+        >>> import torch
+        >>> from spatialstats.homogenization import ConvergenceError, effective_conductivity
+        >>> labels = (torch.rand(1, 16, 16, generator=torch.Generator().manual_seed(0)) > 0.5).long()
+        >>> try:
+        ...     effective_conductivity(labels, [1.0, 1000.0], max_iter=2)
+        ... except ConvergenceError:
+        ...     print("not converged")
+        not converged
+    """
 
 
 def conductivity_map(fields: torch.Tensor, conductivities: torch.Tensor | Sequence[float]) -> torch.Tensor:

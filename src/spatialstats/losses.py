@@ -28,6 +28,7 @@ class _OptionsLoss(nn.Module):
 
     @property
     def options(self) -> dict[str, Any]:
+        """The keyword options given at construction (validated), as the dict ``forward`` passes to the function."""
         return {name: getattr(self, name) for name in self._option_names}
 
     def extra_repr(self) -> str:

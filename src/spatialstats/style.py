@@ -129,6 +129,24 @@ class VGG19StyleLoss(nn.Module):
         random_weights: use random weights instead (smoke tests only: the loss is then not meaningful).
 
     Shapes: ``prediction`` and ``target`` ``(batch, 1 or 3, H, W)``, ``H, W >= 16``; output ``(batch,)``.
+
+    .. math::
+
+        \\mathcal L(\\hat x, x) = \\sum_{l} \\frac{1}{C_l^2} \\lVert G_l(\\hat x) - G_l(x) \\rVert_F^2
+
+    with :math:`G_l` the normalised Gram matrix (:func:`gram_matrix`) of the features at the layers
+    :data:`STYLE_LAYER_INDICES`, as in the module's introduction.
+
+    Example:
+        >>> import torch
+        >>> from spatialstats.style import VGG19StyleLoss
+        >>> loss = VGG19StyleLoss(random_weights=True)  # real use: VGG19StyleLoss("vgg19.pth")
+        >>> images = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+        >>> loss(images, images).tolist()
+        [0.0, 0.0]
+
+    References:
+        Gatys, Ecker and Bethge, *A Neural Algorithm of Artistic Style*, arXiv:1508.06576 (2015).
     """
 
     def __init__(self, weights: str | os.PathLike | Mapping[str, torch.Tensor] | None = None, *,
@@ -149,6 +167,7 @@ class VGG19StyleLoss(nn.Module):
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def train(self, mode: bool = True) -> "VGG19StyleLoss":
+        """Set the training mode of the module; the VGG-19 feature extractor always stays in evaluation mode."""
         super().train(mode)
         self.features.eval()  # frozen feature extractor, whatever the mode of the model it serves
         return self
@@ -165,6 +184,8 @@ class VGG19StyleLoss(nn.Module):
         return grams
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Style loss of ``prediction`` against ``target``, both ``(batch, 1 or 3, H, W)`` in [0, 1]: one value per
+        sample ``(batch,)`` (the target's Gram matrices carry no gradient)."""
         with torch.no_grad():
             target_grams = self._grams(target, "target")
         loss = prediction.new_zeros(prediction.shape[0])

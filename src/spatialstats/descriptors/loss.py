@@ -69,7 +69,7 @@ class DescriptorLoss(nn.Module):
 
         \mathcal{L}(m) = \sum_i w_i \, \frac{1}{|D_i|} \big\| D_i(m) - D_i(m_t) \big\|^2,
 
-    for the descriptors :math:`D_i` named in ``weights`` (see :data:`DESCRIPTORS`): ``"two_point"``
+    for the descriptors :math:`D_i` named in ``weights`` (see :data:`~spatialstats.descriptors.DESCRIPTORS`): ``"two_point"``
     (:func:`spatialstats.two_point_stats`, with ``cutoff``), ``"lineal_path"`` (:func:`lineal_path`, with
     ``max_length``, default ``min(spatial) // 2``), ``"radial"`` (:func:`radial_two_point_stats`, with ``bins``
     and ``cutoff``), ``"directional"`` (:func:`directional_two_point_stats`) and ``"surface"``
