@@ -250,3 +250,40 @@ def test_defaults_are_faithful_on_three_phase_disks():
     large = [(15, 20, 11, 1), (60, 75, 11, 1), (75, 25, 11, 1), (25, 65, 11, 1)]
     small = [(48, 8, 5, 2), (45, 45, 5, 2), (88, 55, 5, 2), (8, 88, 5, 2), (60, 40, 4, 2), (35, 90, 4, 2)]
     assert_faithful(labelled_disks(96, large + small), 7e-3)
+
+
+def test_multigrid_batched_equals_per_target_and_starts_from_the_coarse_field():
+    targets = torch.cat([periodic_disks(32, [(8, 8), (20, 24)], 5), periodic_disks(32, [(16, 16)], 7)]).double()
+    options = dict(levels=2, loss="msess", steps=20, lr=0.05, clamp_weight=0.0, num_samples=2, seed=2, progress=False)
+    batched = reconstruct(targets, **options)
+    for index in range(2):
+        single = reconstruct(targets[index : index + 1], **options)
+        torch.testing.assert_close(batched.field[2 * index : 2 * index + 2], single.field, atol=1e-5, rtol=0)
+    coarse = reconstruct(torch.nn.functional.avg_pool2d(targets[:1], 2), steps=20, lr=0.1, seed=2, progress=False)
+    first_step = []
+    reconstruct(targets[:1], levels=2, steps=40, lr=0.1, seed=2, progress=False,
+                callback=lambda step, losses, field: first_step.append(losses) if step == 0 else None)
+    upsampled = coarse.field.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    expected = ss.functional.cess(upsampled, target_statistics=ss.two_point_stats(targets[:1]))
+    torch.testing.assert_close(first_step[0], expected[None], rtol=1e-6, atol=0)  # the fine level starts there
+    start = reconstruct(targets[:1], steps=1, lr=1e-30, seed=2, progress=False)
+    assert first_step[0].item() < start.loss_history[0].item()
+    assert coarse.field.shape == (1, 2, 16, 16)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(levels=0), ValueError, "levels must be > 0"),
+        (dict(levels=8), ValueError, "divisible by 128"),
+        (dict(loss=lambda fields: fields.sum()), ValueError, "one value per reconstruction"),
+    ],
+)
+def test_bad_new_arguments_raise(circles_target, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        reconstruct(circles_target, steps=2, progress=False, **kwargs)
+
+
+def test_multigrid_needs_a_target(circles_target):
+    with pytest.raises(ValueError, match="levels > 1 needs target"):
+        reconstruct(target_statistics=ss.two_point_stats(circles_target), shape=(64, 64), levels=2, progress=False)

@@ -46,6 +46,7 @@ def reconstruct(
     steps: int = 2000,
     tolerance: float | None = None,
     patience: int = 50,
+    levels: int = 1,
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callback | None = None,
@@ -125,6 +126,11 @@ def reconstruct(
         tolerance: early stopping: a reconstruction is frozen once its loss improved by less than ``tolerance``
             over the last ``patience`` steps; the loop ends when all are frozen. ``None`` runs all ``steps``.
         patience: window of steps for ``tolerance``.
+        levels: multigrid levels (coarse to fine). With ``levels > 1`` the target is average-pooled by 2 per level
+            (``cutoff`` halved, rounded up), the coarsest level starts from noise, and each level starts from the
+            previous level's soft field upsampled by 2 (nearest neighbour); every level runs the same options with
+            ``steps // 2`` steps except the finest, which runs ``steps``. Needs ``target`` with spatial sizes
+            divisible by ``2 ** (levels - 1)``.
         seed: base seed of the initial noise.
         device: where to compute; default the target's device.
         callback: called after every step as ``callback(step, losses, field)`` with the per-reconstruction losses
@@ -148,6 +154,7 @@ def reconstruct(
     """
     loss, cutoff = resolve_loss(loss, cutoff)
     _check_options(parameterization, steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
+    _check_count(levels, "levels")
     expected, spatial_shape, num_phases = _target_statistics(target, target_statistics, shape, periodic, cutoff, device)
     dtype, device = expected.dtype, expected.device
     expected = expected.repeat_interleave(num_samples, dim=0)
@@ -155,6 +162,15 @@ def reconstruct(
     parameters = _initial_parameters(
         num_samples, expected.shape[0] // num_samples, channels, spatial_shape, parameterization, seed
     ).to(device=device, dtype=dtype)
+    if levels > 1:
+        coarse = reconstruct(
+            _pooled(target, levels), loss=loss, clamp_weight=clamp_weight, clamp_width=clamp_width,
+            clamp_delay=clamp_delay, parameterization=parameterization, periodic=periodic,
+            cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples, optimizer=optimizer, lr=lr,
+            steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, seed=seed,
+            device=device, progress=progress,
+        )
+        parameters = _parameters_from_field(_upsampled(coarse.field, len(spatial_shape)), channels, parameterization)
     statistics_term = _statistics_term(loss, expected, periodic, cutoff, eps)
 
     def objective_for(index: slice) -> Callable[[torch.Tensor, int], torch.Tensor]:
@@ -251,6 +267,42 @@ def _leaf(values: torch.Tensor, parameterization: str) -> torch.Tensor:
         # channels alike and the renormalisation undoes the step.
         leaf.register_hook(lambda gradient: gradient - gradient.mean(dim=1, keepdim=True))
     return leaf
+
+
+def _pooled(target: torch.Tensor | None, levels: int) -> torch.Tensor:
+    """The target average-pooled by 2 (all phase channels), for the next-coarser level."""
+    if not isinstance(target, torch.Tensor) or target.ndim not in (3, 4, 5):
+        raise ValueError("levels > 1 needs target (a microstructure), not target_statistics")
+    factor = 2 ** (levels - 1)
+    if any(n % factor for n in target.shape[2:]):
+        raise ValueError(
+            f"levels={levels} needs spatial sizes divisible by {factor}, got target of shape {tuple(target.shape)}"
+        )
+    pool = (None, torch.nn.functional.avg_pool1d, torch.nn.functional.avg_pool2d, torch.nn.functional.avg_pool3d)
+    return pool[target.ndim - 2](_full_field(target), 2)
+
+
+def _coarse_cutoff(cutoff: object) -> object:
+    if cutoff is None:
+        return None
+    if isinstance(cutoff, int):
+        return (cutoff + 1) // 2
+    return tuple((c + 1) // 2 for c in cutoff)  # type: ignore[attr-defined]
+
+
+def _upsampled(field: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    for dim in range(2, 2 + spatial_dims):
+        field = field.repeat_interleave(2, dim=dim)
+    return field
+
+
+def _parameters_from_field(field: torch.Tensor, channels: int, parameterization: str) -> torch.Tensor:
+    """Parameters whose soft field is ``field`` (all phases): probabilities for ``"clip"``, logits otherwise."""
+    field = field[:, 1:] if channels == 1 else field
+    if parameterization == "clip":
+        return field.clone()
+    field = field.clamp(1e-4, 1 - 1e-4)
+    return torch.logit(field) if channels == 1 else field.log()
 
 
 def _soft_field(parameters: torch.Tensor, parameterization: str) -> torch.Tensor:
