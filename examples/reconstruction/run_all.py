@@ -3,8 +3,8 @@
     python examples/reconstruction/run_all.py [--quick] [--out DIR] [--threads N]
 
 Writes PNGs, per-demo markdown tables, a CSV of the GD-vs-SA curves and ``summary.md`` under ``--out``
-(default ``outputs/reconstruction``). The full run takes about 3 minutes on a 2-core CPU (2 of them are the
-annealing budget), ``--quick`` well under one.
+(default ``outputs/reconstruction``). The full run (2000-step defaults) took 38 minutes on a 2-core CPU shared with other
+jobs (load average 12-20); ``--quick`` about 2 minutes there.
 """
 
 from __future__ import annotations
