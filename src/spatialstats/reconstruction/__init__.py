@@ -3,5 +3,7 @@
 from spatialstats.reconstruction.annealing import AnnealingResult, anneal
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
 from spatialstats.reconstruction.reconstruct import reconstruct
+from spatialstats.reconstruction.slices import reconstruct_from_slices, slice_statistics
 
 __all__ = ["reconstruct", "ReconstructionResult", "statistics_error", "binarize", "anneal", "AnnealingResult"]
+__all__ += ["reconstruct_from_slices", "slice_statistics"]
