@@ -85,6 +85,19 @@ def test_seeds_are_reproducible() -> None:
     assert not torch.equal(first.field, other.field)
 
 
+def test_callback_sees_every_step_and_can_stop() -> None:
+    target = ss.one_hot_from_labels(disk_labels(24, 3, 3, seed=3))
+    seen = []
+
+    def callback(step: int, loss: torch.Tensor, field: torch.Tensor) -> bool:
+        seen.append((step, loss.shape, field.shape))
+        return step == 4
+
+    result = reconstruct_from_slices(target, (10, 10, 10), cutoff=4, callback=callback, **FAST)
+    assert seen == [(step, (1,), (1, 2, 10, 10, 10)) for step in range(5)]
+    assert result.steps_run == 5 and result.loss_history.shape == (5, 1)
+
+
 def test_anisotropic_targets_are_matched_per_axis() -> None:
     """Spheroids elongated along axis 0: disks normal to it, ellipses along it; each axis matches its own target."""
     disks, ellipses = disk_labels(32, 8, 3, seed=7), disk_labels(32, 4, 3, seed=8, stretch=2)

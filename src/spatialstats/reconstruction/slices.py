@@ -113,6 +113,7 @@ def reconstruct_from_slices(
     slice_batch: int | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
+    callback: Callable[[int, torch.Tensor, torch.Tensor], object] | None = None,
     progress: bool = True,
 ) -> ReconstructionResult:
     r"""Reconstruct a 3D microstructure from 2D micrograph(s): match the mean statistics of its slices.
@@ -150,6 +151,8 @@ def reconstruct_from_slices(
         slice_batch: slices per FFT batch (``None``: a whole axis at once).
         seed: seed of the initial noise.
         device: where to compute (default the target's device).
+        callback: called after every step as ``callback(step, loss, field)`` with the loss ``(1,)`` and the soft
+            field ``(1, P, D, H, W)`` (both detached); returning ``True`` stops.
         progress: show a tqdm progress bar.
 
     Returns:
@@ -227,6 +230,8 @@ def reconstruct_from_slices(
             with torch.no_grad():
                 _project(parameters)
         history.append(value.reshape(1))
+        if callback is not None and callback(step, history[-1], _full_field(soft_field().detach())) is True:
+            break
     seconds = time.perf_counter() - start
 
     with torch.no_grad():
@@ -242,7 +247,7 @@ def reconstruct_from_slices(
         statistics_error=errors,
         target_statistics=expected.contiguous(),
         converged=torch.zeros(1, dtype=torch.bool, device=field.device),
-        steps_run=steps,
+        steps_run=len(history),
         seconds=seconds,
     )
 
