@@ -139,6 +139,12 @@ def test_disk_target_small_acceptance(seed: int) -> None:
         error = (slice_statistics(result.one_hot, axis, cutoff=8) - expected).square().mean().sqrt()
         assert float(error) < 5e-3
     assert abs(float(result.labels.float().mean()) - float(labels.float().mean())) < 0.02
+    report, target_report = result.morphology, result.target_morphology
+    assert report.volume_fractions.shape == (1, 2) and target_report.volume_fractions.shape == (1, 2)
+    torch.testing.assert_close(report.volume_fractions[0, 1], result.labels.double().mean())
+    # faces along three axes in 3D, two in 2D: an isotropic match has ~1.5x the target's interface density
+    ratio = float(report.total_interface_density / target_report.total_interface_density)
+    assert 1.5 * 0.85 < ratio < 1.5 * 1.15
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,21 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from spatialstats.functional import center_crop_cess, cess, clamp_loss, msess
 from spatialstats.fields import one_hot_from_labels
+from spatialstats.reconstruction._engine import (
+    EarlyStopping,
+    OptimizerFactory,
+    make_optimizer,
+    optimizer_step,
+    resolve_loss,
+    statistics_loss,
+    with_clamp,
+)
+from spatialstats.reconstruction.morphology import MorphologyReport, morphology
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
 from spatialstats.statistics import two_point_stats
 
-LOSSES = ("msess", "cess", "center_crop_cess")
 PARAMETERIZATIONS = ("clip", "logits")
-CENTER_CROP_DEFAULT_CUTOFF = 25
-
-OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
 Callback = Callable[[int, torch.Tensor, torch.Tensor], object]
 
 
@@ -27,18 +32,18 @@ def reconstruct(
     *,
     target_statistics: torch.Tensor | None = None,
     shape: Sequence[int] | None = None,
-    loss: str = "cess",
-    clamp_weight: float = 0.0,
+    loss: str | Callable[[torch.Tensor], torch.Tensor] = "cess",
+    clamp_weight: float = 0.1,
     clamp_width: float = 0.1,
-    clamp_delay: float = 0.0,
+    clamp_delay: float = 0.7,
     parameterization: str = "clip",
     periodic: bool = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     num_samples: int = 1,
     optimizer: type[torch.optim.Optimizer] | OptimizerFactory = torch.optim.Adam,
-    lr: float = 0.01,
-    steps: int = 500,
+    lr: float = 0.1,
+    steps: int = 1000,
     tolerance: float | None = None,
     patience: int = 50,
     seed: int = 0,
@@ -121,7 +126,165 @@ def reconstruct(
         >>> bool(result.statistics_error < 0.02)
         True
     """
-    loss_function, cutoff = _resolve_loss(loss, cutoff)
+    loss, cutoff = resolve_loss(loss, cutoff)
+    _check_options(parameterization, steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
+    expected, spatial_shape, num_phases = _target_statistics(target, target_statistics, shape, periodic, cutoff, device)
+    dtype, device = expected.dtype, expected.device
+    expected = expected.repeat_interleave(num_samples, dim=0)
+    channels = 1 if num_phases == 2 else num_phases
+    parameters = _initial_parameters(
+        num_samples, expected.shape[0] // num_samples, channels, spatial_shape, parameterization, seed
+    ).to(device=device, dtype=dtype)
+    statistics_term = _statistics_term(loss, expected, periodic, cutoff, eps)
+
+    def objective_for(index: slice) -> Callable[[torch.Tensor, int], torch.Tensor]:
+        return with_clamp(statistics_term(index), weight=clamp_weight, width=clamp_width, delay=clamp_delay, steps=steps)
+
+    stopping = EarlyStopping(tolerance, patience, expected.shape[0], device)
+    seconds, steps_run = _optimize(
+        parameters, parameterization, objective_for, _groups(parameters, optimizer, lr, parameterization), steps,
+        stopping, callback, progress,
+    )
+    with torch.no_grad():
+        field = _full_field(_soft_field(parameters, parameterization).detach())
+        labels = binarize(field)
+        errors = statistics_error(labels, expected, periodic=periodic, cutoff=cutoff)
+    return ReconstructionResult(
+        field=field,
+        labels=labels,
+        one_hot=one_hot_from_labels(labels, num_phases).to(dtype),
+        loss_history=torch.stack(stopping.history),
+        statistics_error=errors,
+        target_statistics=expected,
+        converged=stopping.converged,
+        steps_run=steps_run,
+        seconds=seconds,
+        morphology=morphology(labels, num_phases, periodic=periodic),
+        target_morphology=_target_morphology(target, num_samples, num_phases, periodic),
+    )
+
+
+def _optimize(
+    parameters: torch.Tensor,
+    parameterization: str,
+    objective_for: Callable[[slice], Callable[[torch.Tensor, int], torch.Tensor]],
+    groups: list[tuple[slice, torch.Tensor, torch.optim.Optimizer]],
+    steps: int,
+    stopping: EarlyStopping,
+    callback: Callback | None,
+    progress: bool,
+) -> tuple[float, int]:
+    """The step loop: optimizer steps, projection, freezing of converged reconstructions, callback; (seconds, steps).
+
+    ``groups`` holds ``(batch slice, leaf tensor, optimizer)``: one group for the whole batch with element-wise
+    optimizers, one per reconstruction with closure-based ones (each then has its own line search and curvature).
+    """
+    objectives = [objective_for(index) for index, _, _ in groups]
+    frozen = parameters.detach().clone()
+    start = time.perf_counter()
+    steps_run = 0
+    for step in tqdm(range(steps), disable=not progress, desc="reconstruct"):
+        losses = stopping.history[-1].clone() if stopping.history else torch.zeros_like(stopping.converged, dtype=parameters.dtype)
+        for (index, leaf, optim), objective in zip(groups, objectives):
+            if len(groups) > 1 and bool(stopping.converged[index].all()):
+                continue
+            losses[index] = optimizer_step(optim, lambda: objective(_soft_field(leaf, parameterization), step))
+            with torch.no_grad():
+                if parameterization == "clip":
+                    _project(leaf)
+                parameters[index] = leaf
+        with torch.no_grad():
+            parameters[stopping.converged] = frozen[stopping.converged]
+            if len(groups) == 1:
+                groups[0][1].copy_(parameters)
+        newly = stopping.update(losses)
+        frozen[newly] = parameters.detach()[newly]
+        steps_run = step + 1
+        if callback is not None:
+            field = _full_field(_soft_field(parameters, parameterization).detach())
+            if callback(step, stopping.history[-1], field) is True:
+                break
+        if stopping.done:
+            break
+    return time.perf_counter() - start, steps_run
+
+
+def _groups(
+    parameters: torch.Tensor, optimizer: type[torch.optim.Optimizer] | OptimizerFactory, lr: float, parameterization: str
+) -> list[tuple[slice, torch.Tensor, torch.optim.Optimizer]]:
+    """One optimizer over the batch, or one per reconstruction for closure-based optimizers (L-BFGS)."""
+    leaf = _leaf(parameters, parameterization)
+    whole = make_optimizer(optimizer, leaf, lr)
+    if not isinstance(whole, torch.optim.LBFGS) or parameters.shape[0] == 1:
+        return [(slice(None), leaf, whole)]
+    groups = []
+    for sample in range(parameters.shape[0]):
+        part = _leaf(parameters[sample : sample + 1], parameterization)
+        groups.append((slice(sample, sample + 1), part, make_optimizer(optimizer, part, lr)))
+    return groups
+
+
+def _leaf(values: torch.Tensor, parameterization: str) -> torch.Tensor:
+    leaf = values.detach().clone().requires_grad_(True)
+    if parameterization == "clip" and leaf.shape[1] > 1:
+        # Keep steps tangent to the simplex: without this, losses that want every probability larger (CESS) move all
+        # channels alike and the renormalisation undoes the step.
+        leaf.register_hook(lambda gradient: gradient - gradient.mean(dim=1, keepdim=True))
+    return leaf
+
+
+def _soft_field(parameters: torch.Tensor, parameterization: str) -> torch.Tensor:
+    if parameterization == "clip":
+        # The clamp is the identity on the projected parameters; it keeps line searches (L-BFGS) inside the box.
+        return parameters.clamp(0.0, 1.0)
+    return torch.sigmoid(parameters) if parameters.shape[1] == 1 else torch.softmax(parameters, dim=1)
+
+
+def _statistics_term(
+    loss: object, expected: torch.Tensor, periodic: bool, cutoff: object, eps: float
+) -> Callable[[slice], Callable[[torch.Tensor], torch.Tensor]]:
+    """``index -> per-sample loss of the reconstructions expected[index]`` for a named or a custom loss."""
+    if isinstance(loss, str):
+        return lambda index: statistics_loss(loss, expected[index], periodic=periodic, cutoff=cutoff, eps=eps)
+    return lambda index: _custom_loss(loss, expected.shape[0], index)  # type: ignore[arg-type]
+
+
+def _custom_loss(
+    loss: Callable[[torch.Tensor], torch.Tensor], batch: int, index: slice
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A user loss, always called on the whole batch (all phases), checked to return one value per reconstruction.
+
+    A one-reconstruction group (closure-based optimizers) fills the other rows with the uniform field: the loss is
+    per sample, so they do not change its row ``index`` (they only cost time).
+    """
+
+    def evaluate(field: torch.Tensor) -> torch.Tensor:
+        field = _full_field(field)
+        if index != slice(None):
+            others = torch.full((batch, *field.shape[1:]), 1.0 / field.shape[1], dtype=field.dtype, device=field.device)
+            field = torch.cat([others[: index.start], field, others[index.stop :]])
+        value = loss(field)
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) != (batch,):
+            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ValueError(f"loss must return one value per reconstruction, shape ({batch},), got {got}")
+        return value[index]
+
+    return evaluate
+
+
+def _target_morphology(
+    target: torch.Tensor | None, num_samples: int, num_phases: int, periodic: bool
+) -> MorphologyReport | None:
+    if target is None:
+        return None
+    labels = binarize(_full_field(target.detach()))
+    return morphology(labels.repeat_interleave(num_samples, dim=0), num_phases, periodic=periodic)
+
+
+def _check_options(
+    parameterization: object, steps: object, num_samples: object, patience: object, clamp_weight: object,
+    clamp_delay: object, lr: object, tolerance: object, seed: object,
+) -> None:
     if parameterization not in PARAMETERIZATIONS:
         raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
     _check_count(steps, "steps")
@@ -132,112 +295,10 @@ def reconstruct(
     if tolerance is not None:
         _check_nonnegative(tolerance, "tolerance")
     _check_nonnegative(clamp_delay, "clamp_delay")
-    if clamp_delay >= 1:
+    if clamp_delay >= 1:  # type: ignore[operator]
         raise ValueError(f"clamp_delay must be a fraction of steps in [0, 1), got {clamp_delay!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
-
-    expected, spatial_shape, num_phases = _target_statistics(target, target_statistics, shape, periodic, cutoff, device)
-    dtype, device = expected.dtype, expected.device
-    expected = expected.repeat_interleave(num_samples, dim=0)
-    batch = expected.shape[0]
-
-    channels = 1 if num_phases == 2 else num_phases
-    parameters = _initial_parameters(num_samples, batch // num_samples, channels, spatial_shape, parameterization, seed)
-    parameters = parameters.to(device=device, dtype=dtype).requires_grad_(True)
-    if parameterization == "clip" and channels > 1:
-        # Keep steps tangent to the simplex: without this, losses that want every probability larger (CESS) move all
-        # channels alike and the renormalisation undoes the step.
-        parameters.register_hook(lambda gradient: gradient - gradient.mean(dim=1, keepdim=True))
-    optim = _make_optimizer(optimizer, parameters, lr)
-
-    def soft_field() -> torch.Tensor:
-        if parameterization == "clip":
-            return parameters
-        return torch.sigmoid(parameters) if channels == 1 else torch.softmax(parameters, dim=1)
-
-    def per_sample_loss(field: torch.Tensor, step: int) -> torch.Tensor:
-        value = loss_function(
-            field, target_statistics=expected, periodic=periodic, cutoff=cutoff, eps=eps, reduction="none", check_values=False
-        )
-        weight = _clamp_schedule(clamp_weight, clamp_delay, step, steps)
-        if weight > 0:
-            value = value + weight * clamp_loss(field, width=clamp_width, reduction="none", check_values=False)
-        return value
-
-    history: list[torch.Tensor] = []
-    converged = torch.zeros(batch, dtype=torch.bool, device=device)
-    frozen = parameters.detach().clone()
-    start = time.perf_counter()
-    steps_run = 0
-    for step in tqdm(range(steps), disable=not progress, desc="reconstruct"):
-        optim.zero_grad(set_to_none=True)
-        losses = per_sample_loss(soft_field(), step)
-        losses.sum().backward()
-        optim.step()
-        with torch.no_grad():
-            if parameterization == "clip":
-                _project(parameters)
-            if converged.any():
-                parameters[converged] = frozen[converged]
-        current = losses.detach()
-        if history:
-            current = torch.where(converged, history[-1], current)
-        history.append(current)
-        steps_run = step + 1
-        if tolerance is not None and len(history) > patience:
-            newly = (history[-1 - patience] - current < tolerance) & ~converged
-            if newly.any():
-                frozen[newly] = parameters.detach()[newly]
-                converged |= newly
-        if callback is not None and callback(step, current, _full_field(soft_field().detach())) is True:
-            break
-        if bool(converged.all()):
-            break
-    seconds = time.perf_counter() - start
-
-    with torch.no_grad():
-        field = _full_field(soft_field().detach())
-        labels = binarize(field)
-        errors = statistics_error(labels, expected, periodic=periodic, cutoff=cutoff)
-    return ReconstructionResult(
-        field=field,
-        labels=labels,
-        one_hot=one_hot_from_labels(labels, num_phases).to(dtype),
-        loss_history=torch.stack(history),
-        statistics_error=errors,
-        target_statistics=expected,
-        converged=converged,
-        steps_run=steps_run,
-        seconds=seconds,
-    )
-
-
-def _clamp_schedule(weight: float, delay: float, step: int, steps: int) -> float:
-    """Clamp weight at ``step``: 0 before ``delay * steps``, then linear up to ``weight`` at the last step."""
-    if weight == 0 or delay == 0:
-        return weight
-    start = delay * steps
-    if step < start:
-        return 0.0
-    return weight * min(1.0, (step - start + 1) / max(steps - start, 1.0))
-
-
-def _resolve_loss(loss: object, cutoff: int | Sequence[int] | None) -> tuple[Callable[..., torch.Tensor], object]:
-    if loss == "msess":
-        return _without_eps(msess), cutoff
-    if loss == "cess":
-        return cess, cutoff
-    if loss == "center_crop_cess":
-        return center_crop_cess, CENTER_CROP_DEFAULT_CUTOFF if cutoff is None else cutoff
-    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-
-
-def _without_eps(function: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-    def call(*args: object, eps: float, **kwargs: object) -> torch.Tensor:
-        return function(*args, **kwargs)
-
-    return call
 
 
 def _check_count(value: object, name: str) -> None:
@@ -322,19 +383,6 @@ def _initial_parameters(
         samples.append(noise)
     per_target = torch.cat(samples)
     return per_target.repeat(num_targets, *([1] * (per_target.ndim - 1)))
-
-
-def _make_optimizer(
-    optimizer: type[torch.optim.Optimizer] | OptimizerFactory, parameters: torch.Tensor, lr: float
-) -> torch.optim.Optimizer:
-    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
-        return optimizer([parameters], lr=lr)
-    if not callable(optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer class or a factory(params), got {optimizer!r}")
-    made = optimizer([parameters])
-    if not isinstance(made, torch.optim.Optimizer):
-        raise TypeError(f"the optimizer factory must return a torch.optim.Optimizer, got {type(made).__name__}")
-    return made
 
 
 def _project(parameters: torch.Tensor) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from spatialstats.fields import one_hot_from_labels
+from spatialstats.reconstruction.morphology import MorphologyReport
 from spatialstats.statistics import two_point_stats
 
 
@@ -87,6 +88,9 @@ class ReconstructionResult:
         converged: whether early stopping froze each reconstruction ``(batch,)`` (all ``False`` without tolerance).
         steps_run: number of optimizer steps taken.
         seconds: wall time of the optimization loop.
+        morphology: :func:`~spatialstats.reconstruction.morphology` of ``labels`` (same ``periodic``).
+        target_morphology: the same report of the target's binarized labels (one per reconstruction, target-major),
+            or ``None`` when only ``target_statistics`` were given.
     """
 
     field: torch.Tensor
@@ -98,3 +102,5 @@ class ReconstructionResult:
     converged: torch.Tensor
     steps_run: int
     seconds: float
+    morphology: MorphologyReport | None = None
+    target_morphology: MorphologyReport | None = None

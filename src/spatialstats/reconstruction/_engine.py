@@ -1,0 +1,147 @@
+"""Reusable stages of gradient-based reconstruction: loss table, clamp schedule, optimizer step, early stopping.
+
+Private to the package; :func:`spatialstats.reconstruction.reconstruct` and the 3D-from-slices reconstruction
+share them so that both read the same options the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from spatialstats.functional import center_crop_cess, cess, clamp_loss, msess
+
+PerSampleLoss = Callable[[torch.Tensor], torch.Tensor]
+OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
+
+
+def _msess(field: torch.Tensor, *, eps: float, **options: object) -> torch.Tensor:
+    return msess(field, **options)  # type: ignore[arg-type]
+
+
+# name -> (statistics loss ``f(field, target_statistics=, periodic=, cutoff=, eps=, reduction=, check_values=)``,
+# cutoff used when the caller gives none)
+LOSS_TABLE: dict[str, tuple[Callable[..., torch.Tensor], int | None]] = {
+    "msess": (_msess, None),
+    "cess": (cess, None),
+    "center_crop_cess": (center_crop_cess, 25),
+}
+
+
+def resolve_loss(loss: object, cutoff: int | Sequence[int] | None) -> tuple[object, int | Sequence[int] | None]:
+    """Check ``loss`` (a name of :data:`LOSS_TABLE` or a callable) and fill in the loss's default cutoff."""
+    if callable(loss):
+        return loss, cutoff
+    if not isinstance(loss, str) or loss not in LOSS_TABLE:
+        raise ValueError(f"loss must be one of {tuple(LOSS_TABLE)} or a callable fields -> (batch,) losses, got {loss!r}")
+    default = LOSS_TABLE[loss][1]
+    return loss, default if cutoff is None else cutoff
+
+
+def statistics_loss(
+    loss: str, target_statistics: torch.Tensor, *, periodic: bool, cutoff: object, eps: float
+) -> PerSampleLoss:
+    """Per-sample statistics loss ``field -> (batch,)`` of a loss named in :data:`LOSS_TABLE`."""
+    function = LOSS_TABLE[loss][0]
+
+    def evaluate(field: torch.Tensor) -> torch.Tensor:
+        return function(
+            field, target_statistics=target_statistics, periodic=periodic, cutoff=cutoff, eps=eps,
+            reduction="none", check_values=False,
+        )
+
+    return evaluate
+
+
+def clamp_schedule(weight: float, delay: float, step: int, steps: int) -> float:
+    """Clamp weight at ``step``: 0 before ``delay * steps``, then linear up to ``weight`` at the last step."""
+    if weight == 0 or delay == 0:
+        return weight
+    start = delay * steps
+    if step < start:
+        return 0.0
+    return weight * min(1.0, (step - start + 1) / max(steps - start, 1.0))
+
+
+def with_clamp(
+    objective: PerSampleLoss, *, weight: float, width: float, delay: float, steps: int
+) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """``(field, step) -> objective(field) + clamp_schedule(step) * clamp_loss(field)``, per sample."""
+
+    def evaluate(field: torch.Tensor, step: int) -> torch.Tensor:
+        value = objective(field)
+        current = clamp_schedule(weight, delay, step, steps)
+        if current > 0:
+            value = value + current * clamp_loss(field, width=width, reduction="none", check_values=False)
+        return value
+
+    return evaluate
+
+
+def make_optimizer(
+    optimizer: type[torch.optim.Optimizer] | OptimizerFactory, parameters: torch.Tensor, lr: float
+) -> torch.optim.Optimizer:
+    """``optimizer([parameters], lr=lr)`` for a class (L-BFGS with a strong-Wolfe line search), else the factory's."""
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.LBFGS):
+        # One iteration per step, so that steps, tolerance and patience count iterations; no built-in stopping on
+        # tiny gradients (statistics losses have gradients of 1e-7 per pixel long before they are solved).
+        return optimizer(
+            [parameters], lr=lr, max_iter=1, line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0
+        )
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer([parameters], lr=lr)
+    if not callable(optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer class or a factory(params), got {optimizer!r}")
+    made = optimizer([parameters])
+    if not isinstance(made, torch.optim.Optimizer):
+        raise TypeError(f"the optimizer factory must return a torch.optim.Optimizer, got {type(made).__name__}")
+    return made
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, evaluate: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """One ``optimizer.step(closure)``; works for plain and closure-based (L-BFGS) optimizers alike.
+
+    ``evaluate()`` returns the per-sample losses ``(batch,)``; the closure backpropagates their sum. Returns the
+    losses of the first evaluation (at the parameters before the step), detached.
+    """
+    first: list[torch.Tensor] = []
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        losses = evaluate()
+        total = losses.sum()
+        total.backward()
+        if not first:
+            first.append(losses.detach())
+        return total.detach()
+
+    optimizer.step(closure)
+    return first[0]
+
+
+class EarlyStopping:
+    """Per-reconstruction stopping: frozen once the loss improved by less than ``tolerance`` over ``patience`` steps.
+
+    ``update(losses)`` records one step (frozen reconstructions keep their last loss) and returns the mask of
+    reconstructions frozen at this step; ``converged`` is the mask of all frozen so far.
+    """
+
+    def __init__(self, tolerance: float | None, patience: int, batch: int, device: torch.device) -> None:
+        self.tolerance, self.patience = tolerance, patience
+        self.converged = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.history: list[torch.Tensor] = []
+
+    def update(self, losses: torch.Tensor) -> torch.Tensor:
+        current = torch.where(self.converged, self.history[-1], losses) if self.history else losses
+        self.history.append(current)
+        if self.tolerance is None or len(self.history) <= self.patience:
+            return torch.zeros_like(self.converged)
+        improvement = self.history[-1 - self.patience] - current
+        newly = ~(improvement >= self.tolerance) & ~self.converged  # a NaN loss also stops
+        self.converged |= newly
+        return newly
+
+    @property
+    def done(self) -> bool:
+        return bool(self.converged.all())
