@@ -91,7 +91,7 @@ def run_mcrpy(labels: np.ndarray, shape: tuple[int, ...], limit_to: int, max_ite
     np.bool8 = np.bool_
     import mcrpy
 
-    common = dict(descriptor_types=["FFTCorrelations"], limit_to=limit_to, use_multigrid_descriptor=False,
+    common = dict(descriptor_types=["FFTCorrelations", "VolumeFractions"], limit_to=limit_to, use_multigrid_descriptor=False,
                   periodic=True, target_folder="/tmp/compare_mcrpy")
     descriptor = mcrpy.characterize(mcrpy.Microstructure(labels.astype(np.int64)), mcrpy.CharacterizationSettings(**common))
     settings = mcrpy.ReconstructionSettings(**common, use_multigrid_reconstruction=False, max_iter=max_iter,
