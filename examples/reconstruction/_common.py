@@ -83,6 +83,37 @@ def show_row(path: Path, panels: list[tuple[str, torch.Tensor]], title: str, col
     plt.close(figure)
 
 
+def show_three_phase(path: Path, target: torch.Tensor, result_labels: torch.Tensor, field: torch.Tensor, title: str) -> None:
+    """Target and binarized labels in three fixed colours, then each phase's probability on a 0-1 scale."""
+    from matplotlib.colors import ListedColormap
+
+    figure, axes = plt.subplots(1, 5, figsize=(16, 3.6), constrained_layout=True)
+    labels_cmap = ListedColormap(["#f0f0f0", "#1f77b4", "#d62728"])
+    for axis, (name, labels) in zip(axes[:2], [("target labels", target), ("binarized result (argmax)", result_labels)]):
+        axis.imshow(labels.cpu().numpy(), cmap=labels_cmap, vmin=0, vmax=2, interpolation="nearest")
+        axis.set_title(f"{name}\nphase 0 grey, 1 blue, 2 red", fontsize=9)
+    for phase, axis in enumerate(axes[2:]):
+        shown = axis.imshow(field[phase].cpu().numpy(), cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+        axis.set_title(f"soft field: probability of phase {phase}", fontsize=9)
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(shown, ax=list(axes[2:]), shrink=0.8, label="probability (0-1)")
+    figure.suptitle(title, fontsize=11)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def morphology_columns(result: object) -> list[object]:
+    """Interface-density ratio and component counts (result vs target) of a reconstruction's first sample."""
+    mine, target = result.morphology, result.target_morphology  # type: ignore[attr-defined]
+    ratio = (mine.total_interface_density[0] / target.total_interface_density[0]).item()
+    return [ratio, str(mine.component_counts[0].tolist()), str(target.component_counts[0].tolist())]
+
+
+MORPHOLOGY_HEADER = ["interface / target's", "components per phase", "target's components"]
+
+
 def write_markdown_table(path: Path, header: list[str], rows: list[list[object]], title: str) -> str:
     def cell(value: object) -> str:
         if isinstance(value, float):
