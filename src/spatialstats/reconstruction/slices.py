@@ -218,6 +218,7 @@ def reconstruct_from_slices(
         optim.zero_grad(set_to_none=True)
         soft = soft_field()
         leaf = soft.detach().requires_grad_(True)
+        leaf.grad = torch.zeros_like(leaf)
         value = sum(
             _accumulate_axis(leaf, axis, expected[axis : axis + 1], statistics_loss, eps, periodic, cutoff, slice_batch)
             for axis in range(3)
@@ -281,8 +282,11 @@ def _accumulate_axis(
     value = statistics_loss(mean, expected, eps).sum()
     (gradient,) = torch.autograd.grad(value, mean)
     for start in range(0, count, slice_batch):
-        part = leaf.narrow(2 + axis, start, min(slice_batch, count - start))
+        length = min(slice_batch, count - start)
+        # a leaf of its own: back-propagating through narrow() would add a full-volume gradient per batch
+        part = leaf.detach().narrow(2 + axis, start, length).requires_grad_(True)
         (_slice_sum(part, axis, periodic, cutoff) / count).backward(gradient)
+        leaf.grad.narrow(2 + axis, start, length).add_(part.grad)
     return value.detach()
 
 
