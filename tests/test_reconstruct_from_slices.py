@@ -85,6 +85,14 @@ def test_seeds_are_reproducible() -> None:
     assert not torch.equal(first.field, other.field)
 
 
+@pytest.mark.parametrize(("target_size", "shape", "expected"), [(32, (12, 16, 20), 3), (9, (40, 40, 40), 4), (128, (200,) * 3, 25)])
+def test_default_cutoff_is_a_quarter_of_the_smallest_side(target_size: int, shape: tuple, expected: int) -> None:
+    """A quarter of the volume's smallest side, at most 25 and at most what the target allows ((9 - 1) // 2 = 4)."""
+    target = torch.zeros(1, 1, target_size, target_size)
+    result = reconstruct_from_slices(target, shape, steps=1, progress=False)
+    assert result.target_statistics.shape[-2:] == (2 * expected + 1,) * 2
+
+
 def test_callback_sees_every_step_and_can_stop() -> None:
     target = ss.one_hot_from_labels(disk_labels(24, 3, 3, seed=3))
     seen = []

@@ -145,8 +145,9 @@ def reconstruct_from_slices(
         clamp_weight, clamp_width, clamp_delay, parameterization, eps: as in
             :func:`~spatialstats.reconstruction.reconstruct`.
         periodic: periodic statistics (and a periodic volume) or not.
-        cutoff: the 2D offset half-width, the same for targets and slices; default the largest both allow, at most
-            25.
+        cutoff: the 2D offset half-width, the same for targets and slices; default a quarter of the volume's
+            smallest side, at most 25 and at most what the targets allow (on 48³ from 128x128 disk images, 12 gave
+            mean slice errors at offsets up to 12 of 2.2-3.9e-3 where 23 gave 3.1-4.5e-3).
         lr: Adam's learning rate.
         steps: number of Adam steps.
         slice_batch: slices per FFT batch (``None``: a whole axis at once).
@@ -365,10 +366,11 @@ def _as_fields(target: object, name: str, num_phases: int | None = None) -> torc
 
 
 def _common_cutoff(cutoff: object, shapes: list[tuple[int, ...]], periodic: bool) -> int:
-    """One int cutoff valid for every target and slice shape; ``None`` picks the largest, at most 25."""
+    """One int cutoff valid for every target and slice shape; ``None``: a quarter of the volume's smallest side, at
+    most 25 and at most what the targets allow (the last three ``shapes`` are the slices')."""
     if cutoff is None:
         largest = min((n - 1) // 2 if periodic else n - 1 for shape in shapes for n in shape)
-        return min(largest, MAX_DEFAULT_CUTOFF)
+        return min(largest, min(n for shape in shapes[-3:] for n in shape) // 4, MAX_DEFAULT_CUTOFF)
     if isinstance(cutoff, bool) or not isinstance(cutoff, int):
         raise TypeError(f"cutoff must be an int (the same for targets and slices) or None, got {cutoff!r}")
     for shape in shapes:
