@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 from tqdm.auto import tqdm
@@ -15,13 +16,12 @@ from spatialstats.functional._common import mean_over_offsets
 from spatialstats.reconstruction._engine import clamp_schedule
 from spatialstats.reconstruction.morphology import morphology
 from spatialstats.reconstruction.reconstruct import (
-    PARAMETERIZATIONS,
     _check_count,
-    _check_nonnegative,
-    _check_positive,
+    _check_options,
     _full_field,
     _initial_parameters,
     _project,
+    _soft_field,
 )
 from spatialstats.reconstruction.result import ReconstructionResult, binarize
 from spatialstats.statistics import two_point_stats
@@ -184,18 +184,9 @@ def reconstruct_from_slices(
     """
     if loss not in _STATISTICS_LOSSES:
         raise ValueError(f"loss must be one of {tuple(_STATISTICS_LOSSES)}, got {loss!r}")
-    if parameterization not in PARAMETERIZATIONS:
-        raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
-    _check_count(steps, "steps")
-    _check_nonnegative(clamp_weight, "clamp_weight")
-    _check_positive(lr, "lr")
-    _check_nonnegative(clamp_delay, "clamp_delay")
-    if clamp_delay >= 1:
-        raise ValueError(f"clamp_delay must be a fraction of steps in [0, 1), got {clamp_delay!r}")
+    _check_options(parameterization, steps, 1, 1, clamp_weight, clamp_delay, lr, None, seed)
     if slice_batch is not None:
         _check_count(slice_batch, "slice_batch")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
     shape = _check_shape(shape)
     targets = _target_fields(target, device)
     cutoff = _common_cutoff(cutoff, [t.shape[2:] for t in targets] + _slice_shapes(shape), periodic)
@@ -206,29 +197,17 @@ def reconstruct_from_slices(
     parameters = _initial_parameters(1, 1, channels, shape, parameterization, seed)
     parameters = parameters.to(device=expected.device, dtype=expected.dtype).requires_grad_(True)
     optim = torch.optim.Adam([parameters], lr=lr)
-    statistics_loss = _STATISTICS_LOSSES[loss]
-
-    def soft_field() -> torch.Tensor:
-        if parameterization == "clip":
-            return parameters
-        return torch.sigmoid(parameters) if channels == 1 else torch.softmax(parameters, dim=1)
-
+    objective = partial(
+        _objective, expected=expected, loss=_STATISTICS_LOSSES[loss], eps=eps, periodic=periodic, cutoff=cutoff,
+        slice_batch=slice_batch,
+    )
     history = []
     start = time.perf_counter()
     for step in tqdm(range(steps), disable=not progress, desc="reconstruct_from_slices"):
         optim.zero_grad(set_to_none=True)
-        soft = soft_field()
+        soft = _soft_field(parameters, parameterization)
         leaf = soft.detach().requires_grad_(True)
-        leaf.grad = torch.zeros_like(leaf)
-        value = sum(
-            _accumulate_axis(leaf, axis, expected[axis : axis + 1], statistics_loss, eps, periodic, cutoff, slice_batch)
-            for axis in range(3)
-        )
-        weight = clamp_schedule(clamp_weight, clamp_delay, step, steps)
-        if weight > 0:
-            clamp = weight * clamp_loss(leaf, width=clamp_width, check_values=False)
-            clamp.backward()
-            value = value + clamp.detach()
+        value = objective(leaf, clamp_schedule(clamp_weight, clamp_delay, step, steps), clamp_width)
         if channels > 1 and parameterization == "clip":
             leaf.grad -= leaf.grad.mean(dim=1, keepdim=True)  # tangent to the simplex, as in reconstruct
         soft.backward(leaf.grad)
@@ -237,12 +216,14 @@ def reconstruct_from_slices(
             with torch.no_grad():
                 _project(parameters)
         history.append(value.reshape(1))
-        if callback is not None and callback(step, history[-1], _full_field(soft_field().detach())) is True:
-            break
+        if callback is not None:
+            field = _full_field(_soft_field(parameters, parameterization).detach())
+            if callback(step, history[-1], field) is True:
+                break
     seconds = time.perf_counter() - start
 
     with torch.no_grad():
-        field = _full_field(soft_field().detach())
+        field = _full_field(_soft_field(parameters, parameterization).detach())
         labels = binarize(field)
         one_hot = one_hot_from_labels(labels, num_phases).to(field.dtype)
         errors = _slice_error(one_hot, expected, periodic, cutoff, slice_batch)
@@ -259,6 +240,23 @@ def reconstruct_from_slices(
         morphology=morphology(labels, num_phases, periodic=periodic),
         target_morphology=morphology(torch.cat([binarize(_full_field(t)) for t in targets]), num_phases, periodic=periodic),
     )
+
+
+def _objective(
+    leaf: torch.Tensor, clamp_weight: float, clamp_width: float, *, expected: torch.Tensor,
+    loss: Callable[..., torch.Tensor], eps: float, periodic: bool, cutoff: int, slice_batch: int | None,
+) -> torch.Tensor:
+    """Sum over axes of the loss on the mean slice statistics, plus the weighted clamp loss; gradient in ``leaf.grad``."""
+    leaf.grad = torch.zeros_like(leaf)
+    value = sum(
+        _accumulate_axis(leaf, axis, expected[axis : axis + 1], loss, eps, periodic, cutoff, slice_batch)
+        for axis in range(3)
+    )
+    if clamp_weight > 0:
+        clamp = clamp_weight * clamp_loss(leaf, width=clamp_width, check_values=False)
+        clamp.backward()
+        value = value + clamp.detach()
+    return value
 
 
 def _accumulate_axis(
