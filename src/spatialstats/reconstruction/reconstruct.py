@@ -82,16 +82,20 @@ def reconstruct(
     Defaults: CESS, ``"clip"``, Adam with lr 0.1 for 2000 steps, clamp weight 0.1 ramped in over the last 30% of
     the steps. Measured on disk targets (``python examples/reconstruction/tune_defaults.py``; issue 10): these
     settings give two-phase 64-256 px targets with the target's component count, interface length within 6% and
-    statistics errors of 4e-4 to 1.6e-3 (3e-3 at 64 px), three-phase 96 px targets errors of about 1.5e-3, in
-    15-30 s of one CPU core at 96-128 px. With 1000 steps one two-phase target in four came back with twice its
-    components and one three-phase target with an error of 1.4e-2; an earlier clamp (delay 0.5) fragments the
+    statistics errors of 4e-4 to 1.6e-3 (3e-3 at 64 px), in 15 s of one CPU core at 128 px. With 1000 steps one
+    two-phase target in four came back with twice its components; an earlier clamp (delay 0.5) fragments the
     phases (11 components for 4 disks); the former defaults (no clamp, lr 0.01, 500 steps) leave ~700 speckles.
+    Three phases are not yet reliable: one 96 px disk target came back right (error 1.5e-3, ~30 CPU s), another
+    (test ``test_defaults_are_faithful_on_three_phase_disks``) with twice the large disks' components and an
+    error of 7.8e-2; lr 0.05 or 3000 steps give it the right components but errors of 1.1e-2 / 9.3e-3.
 
     Box constraints: ``"clip"`` keeps the field in :math:`[0, 1]` by projection (and by a clamp in the forward pass,
     so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. With
     ``optimizer=torch.optim.LBFGS`` (strong-Wolfe line search, one iteration per step) use ``"logits"``, an
     unconstrained problem equivalent to the box-constrained one: projecting L-BFGS iterates stalls (MSESS 3.6e-2
-    against 1.2e-3 with logits after 300 steps on a 64 x 64 circles target).
+    against 1.2e-3 with logits after 300 steps on a 64 x 64 circles target). On that target (cutoff 15, no clamp)
+    L-BFGS on logits reached MSESS 1.1e-3 after 1500 steps (15 CPU s), while the default Adam on clipped pixels
+    reached 5e-5 after 596 steps (1.9 CPU s): Adam stays the default.
 
     Initial fields: sample ``s`` starts from noise drawn by a generator seeded with ``seed + s``, identical for every
     target, so results are reproducible and independent of how targets are batched.
