@@ -4,6 +4,7 @@ from spatialstats.reconstruction.annealing import AnnealingResult, anneal
 from spatialstats.reconstruction.morphology import MorphologyReport, morphology
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
 from spatialstats.reconstruction.reconstruct import reconstruct
+from spatialstats.reconstruction.slices import reconstruct_from_slices, slice_statistics
 
 __all__ = [
     "reconstruct",
@@ -15,3 +16,4 @@ __all__ = [
     "morphology",
     "MorphologyReport",
 ]
+__all__ += ["reconstruct_from_slices", "slice_statistics"]
