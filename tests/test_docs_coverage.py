@@ -30,10 +30,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:The mapping interface for autodo
 
 # Names whose docstrings lack a part, in files this test's author does not own. strict: once fixed, the xfail
 # fails, and the name must leave this list.
-KNOWN_GAPS = {
-    "spatialstats.reconstruction.ReconstructionResult": "no >>> example (reconstruction/ docstrings)",
-    "spatialstats.reconstruction.AnnealingResult": "no >>> example (reconstruction/ docstrings)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def public_modules() -> list[types.ModuleType]:

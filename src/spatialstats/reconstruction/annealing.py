@@ -29,6 +29,15 @@ class AnnealingResult:
         swaps_accepted: number of accepted swaps.
         initial_temperature: the temperature the schedule started from.
         seconds: wall time of the annealing loop.
+
+    Example:
+        >>> import torch
+        >>> from spatialstats.reconstruction import anneal
+        >>> target = torch.zeros(1, 1, 12, 12)
+        >>> target[..., 3:9, 3:9] = 1
+        >>> result = anneal(target, cutoff=3, max_swaps=500, progress=False)
+        >>> result.labels.shape, result.swaps_tried <= 500, int(result.labels.sum())  # volume fraction kept
+        (torch.Size([12, 12]), True, 36)
     """
 
     labels: torch.Tensor

@@ -24,6 +24,17 @@ class MorphologyReport:
         component_sizes: ``component_sizes[b][h]`` holds the sizes (pixels) of phase ``h``'s components in map
             ``b``, ``torch.long``, largest first (empty when the phase is absent).
         periodic: whether the maps were treated as periodic.
+
+    Example:
+        >>> import torch
+        >>> from spatialstats.reconstruction import morphology
+        >>> labels = torch.zeros(1, 8, 8, dtype=torch.long)
+        >>> labels[0, 2:4, 2:4] = 1  # one 2x2 square of phase 1
+        >>> report = morphology(labels)
+        >>> report.volume_fractions.tolist(), report.component_counts.tolist()
+        ([[0.9375, 0.0625]], [[1, 1]])
+        >>> report.total_interface_density.item()  # 8 unit edges on 64 pixels
+        0.125
     """
 
     volume_fractions: torch.Tensor

@@ -91,6 +91,17 @@ class ReconstructionResult:
         morphology: :func:`~spatialstats.reconstruction.morphology` of ``labels`` (same ``periodic``).
         target_morphology: the same report of the target's binarized labels (one per reconstruction, target-major),
             or ``None`` when only ``target_statistics`` were given.
+
+    Example:
+        >>> import torch
+        >>> from spatialstats.reconstruction import reconstruct
+        >>> target = torch.zeros(1, 1, 16, 16)
+        >>> target[..., 4:12, 4:12] = 1
+        >>> result = reconstruct(target, steps=20, progress=False)
+        >>> result.field.shape, result.labels.shape, result.loss_history.shape
+        (torch.Size([1, 2, 16, 16]), torch.Size([1, 16, 16]), torch.Size([20, 1]))
+        >>> result.morphology.volume_fractions.shape
+        torch.Size([1, 2])
     """
 
     field: torch.Tensor

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import torch
-from tqdm.auto import tqdm
 
+from spatialstats._progress import progress_bar
 from spatialstats._validation import resolve_cutoff
 from spatialstats.fields import one_hot_from_labels
 from spatialstats.functional import clamp_loss
@@ -155,7 +155,7 @@ def reconstruct_from_slices(
         device: where to compute (default the target's device).
         callback: called after every step as ``callback(step, loss, field)`` with the loss ``(1,)`` and the soft
             field ``(1, P, D, H, W)`` (both detached); returning ``True`` stops.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (needs tqdm; without it a warning and no bar).
 
     Returns:
         A :class:`~spatialstats.reconstruction.result.ReconstructionResult` of one volume: ``field``
@@ -203,7 +203,7 @@ def reconstruct_from_slices(
     )
     history = []
     start = time.perf_counter()
-    for step in tqdm(range(steps), disable=not progress, desc="reconstruct_from_slices"):
+    for step in progress_bar(range(steps), enabled=progress, desc="reconstruct_from_slices"):
         optim.zero_grad(set_to_none=True)
         soft = _soft_field(parameters, parameterization)
         leaf = soft.detach().requires_grad_(True)
