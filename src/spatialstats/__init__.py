@@ -6,6 +6,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 """
 
 from spatialstats import functional, synthetic
+from spatialstats.functional._fused import get_chunk_pixels, set_chunk_pixels
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss
 from spatialstats.reconstruction import ReconstructionResult, anneal, reconstruct, statistics_error
@@ -28,4 +29,6 @@ __all__ = [
     "anneal",
     "functional",
     "synthetic",
+    "set_chunk_pixels",
+    "get_chunk_pixels",
 ]

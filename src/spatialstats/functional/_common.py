@@ -21,6 +21,11 @@ def num_phases_of(fields: torch.Tensor) -> int:
     return 2 if fields.shape[1] == 1 else fields.shape[1]
 
 
+def require_one_target(target: object, target_statistics: object) -> None:
+    if (target is None) == (target_statistics is None):
+        raise ValueError("give exactly one of target (a microstructure) and target_statistics (its precomputed statistics)")
+
+
 def statistics_pair(
     prediction: torch.Tensor,
     target: torch.Tensor | None,
@@ -32,11 +37,30 @@ def statistics_pair(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Statistics ``(batch, P, P, *offsets)`` of the prediction and of the target (computed or given)."""
     prediction = require_floating_fields(prediction, "prediction")
-    if (target is None) == (target_statistics is None):
-        raise ValueError("give exactly one of target (a microstructure) and target_statistics (its precomputed statistics)")
+    require_one_target(target, target_statistics)
     if check_values:  # checked here so that errors name the loss's own arguments
         check_unit_interval(prediction, "prediction")
     predicted = two_point_stats(as_loss_precision(prediction), periodic=periodic, cutoff=cutoff, check_values=False)
+    expected = expected_statistics(
+        prediction, target, target_statistics, tuple(predicted.shape[1:]), predicted,
+        periodic=periodic, cutoff=cutoff, check_values=check_values,
+    )
+    return predicted, expected
+
+
+def expected_statistics(
+    prediction: torch.Tensor,
+    target: torch.Tensor | None,
+    target_statistics: torch.Tensor | None,
+    wanted: tuple[int, ...],
+    like: torch.Tensor,
+    *,
+    periodic: bool,
+    cutoff: int | Sequence[int] | None,
+    check_values: bool,
+) -> torch.Tensor:
+    """The target side of :func:`statistics_pair`: checked against the (validated) ``prediction``, with statistics
+    of shape ``(batch or 1, *wanted)`` in the dtype and on the device of ``like``."""
     if target is not None:
         target = require_floating_fields(target, "target")
         if target.shape[0] != prediction.shape[0] or target.shape[2:] != prediction.shape[2:]:
@@ -51,19 +75,16 @@ def statistics_pair(
             )
         if check_values:
             check_unit_interval(target, "target")
-        expected = two_point_stats(as_loss_precision(target), periodic=periodic, cutoff=cutoff, check_values=False)
-    else:
-        expected = require_tensor(target_statistics, "target_statistics")
-        wanted = tuple(predicted.shape[1:])
-        if tuple(expected.shape[1:]) != wanted or expected.shape[0] not in (1, predicted.shape[0]):
-            raise ValueError(
-                f"target_statistics must have shape (batch or 1, {', '.join(map(str, wanted))}) to match the "
-                f"prediction's statistics with the same periodic/cutoff options, got shape {tuple(expected.shape)}"
-            )
-        if expected.device != predicted.device:
-            raise ValueError(f"target_statistics is on {expected.device} but prediction is on {predicted.device}")
-        expected = expected.to(predicted.dtype)
-    return predicted, expected
+        return two_point_stats(as_loss_precision(target), periodic=periodic, cutoff=cutoff, check_values=False)
+    expected = require_tensor(target_statistics, "target_statistics")
+    if tuple(expected.shape[1:]) != wanted or expected.shape[0] not in (1, prediction.shape[0]):
+        raise ValueError(
+            f"target_statistics must have shape (batch or 1, {', '.join(map(str, wanted))}) to match the "
+            f"prediction's statistics with the same periodic/cutoff options, got shape {tuple(expected.shape)}"
+        )
+    if expected.device != like.device:
+        raise ValueError(f"target_statistics is on {expected.device} but prediction is on {like.device}")
+    return expected.to(like.dtype)
 
 
 def mean_over_offsets(per_pair_offset: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from spatialstats._validation import check_positive, check_reduction, require_floating_fields
+from spatialstats.functional import _fused
 from spatialstats.functional._common import as_loss_precision, mean_over_offsets, reduce, statistics_pair
 
 __all__ = ["msess", "cess", "center_crop_cess", "mse_cess", "CENTER_CROP_CUTOFF"]
@@ -56,6 +57,9 @@ def msess(
         tensor(True)
     """
     check_reduction(reduction)
+    if _fused.applies(prediction, target, target_statistics):
+        options = dict(periodic=periodic, cutoff=cutoff, kind="msess", eps=0.0, check_values=check_values)
+        return reduce(_fused.statistics_loss(prediction, target, target_statistics, **options), reduction)
     predicted, expected = statistics_pair(
         prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, check_values=check_values
     )
@@ -117,6 +121,9 @@ def cess(
     """
     check_reduction(reduction)
     eps = check_positive(eps, "eps")
+    if _fused.applies(prediction, target, target_statistics):
+        options = dict(periodic=periodic, cutoff=cutoff, kind="kl" if kl else "cess", eps=eps, check_values=check_values)
+        return reduce(_fused.statistics_loss(prediction, target, target_statistics, **options), reduction)
     predicted, expected = statistics_pair(
         prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, check_values=check_values
     )
