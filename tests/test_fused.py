@@ -164,3 +164,24 @@ def test_target_with_gradient_takes_the_reference_path():
 def test_chunk_pixels_errors(bad):
     with pytest.raises(ValueError, match="pixels must be an int >= 1"):
         ss.set_chunk_pixels(bad)
+
+
+def test_two_channel_target_with_one_channel_prediction(reference):
+    prediction, target = _inputs(2, (7, 6), seed=9)
+    one_hot = ss.two_phase_from_probability(target)
+    for periodic in (True, False):
+        options = dict(target=one_hot, periodic=periodic, cutoff=2)
+        torch.testing.assert_close(
+            _value_and_gradient(LOSSES["cess"], prediction, **options),
+            reference(_value_and_gradient, LOSSES["cess"], prediction, **options), rtol=0, atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("periodic, cutoff", [(True, None), (False, None), (False, 2)])
+def test_statistics_match_two_point_stats(periodic, cutoff):
+    prediction, _ = _inputs(3, (8, 9), seed=10)
+    spec = _fused.layout((8, 9), ss.functional._fused.resolve_cutoff(cutoff, (8, 9), periodic), periodic, "cess", 1e-6)
+    torch.testing.assert_close(
+        _fused.statistics(spec, prediction.detach()[:, 0]),
+        ss.two_point_stats(prediction.detach(), periodic=periodic, cutoff=cutoff), rtol=0, atol=1e-14,
+    )

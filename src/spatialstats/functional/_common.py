@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -58,9 +58,11 @@ def expected_statistics(
     periodic: bool,
     cutoff: int | Sequence[int] | None,
     check_values: bool,
+    compute: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The target side of :func:`statistics_pair`: checked against the (validated) ``prediction``, with statistics
-    of shape ``(batch or 1, *wanted)`` in the dtype and on the device of ``like``."""
+    of shape ``(batch or 1, *wanted)`` in the dtype and on the device of ``like``; ``compute`` computes a target's
+    statistics (default :func:`spatialstats.two_point_stats` with the same options)."""
     if target is not None:
         target = require_floating_fields(target, "target")
         if target.shape[0] != prediction.shape[0] or target.shape[2:] != prediction.shape[2:]:
@@ -75,6 +77,8 @@ def expected_statistics(
             )
         if check_values:
             check_unit_interval(target, "target")
+        if compute is not None:
+            return compute(target)
         return two_point_stats(as_loss_precision(target), periodic=periodic, cutoff=cutoff, check_values=False)
     expected = require_tensor(target_statistics, "target_statistics")
     if tuple(expected.shape[1:]) != wanted or expected.shape[0] not in (1, prediction.shape[0]):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from spatialstats import _offsets
+from spatialstats.statistics import two_point_stats
 from spatialstats._validation import check_unit_interval, require_floating_fields, resolve_cutoff
 from spatialstats.functional._common import as_loss_precision, expected_statistics, require_one_target
 
@@ -115,49 +116,93 @@ def _factors(spec: _Layout, dtype: torch.dtype, device: torch.device) -> torch.T
     return _offsets.shift_factors(spec.lengths, spec.shifts, dtype=complex_dtype, device=device)
 
 
-def _pair_terms(spec: _Layout, f: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per sample loss (summed over pairs and window, not yet averaged) and its derivative ``G`` by the pairs."""
+def _dot(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per sample ``sum_r values * weights`` of ``(chunk, *window)`` tensors; a shared target is one matrix-vector
+    product."""
+    if weights.shape[0] == 1 and values.shape[0] != 1:
+        return values.flatten(1) @ weights.flatten()
+    return (values * weights).flatten(1).sum(dim=1)
+
+
+def _term(spec: _Layout, f: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pair's per-sample loss and derivative ``q`` with ``dL/df = sign * q`` (see :func:`_sign`).
+
+    For CESS the derivative of ``-t log(max(f, 0) + eps)`` is passed straight through where round-off leaves ``f``
+    slightly below 0. (The guard is added after the clamp: ``f + eps`` first would round ``f ~ 0`` to the
+    precision of the terms that cancel in it, a relative error of ``ulp(1) / eps`` in the guarded value.)"""
     if spec.kind == "msess":
         difference = f - t
-        return difference.square().flatten(1).sum(dim=1), 2 * difference
-    guarded = f.clamp_min(0) + spec.eps
-    terms = t * torch.log(guarded)
-    if spec.kind == "kl":
-        terms = t * torch.log(t.clamp_min(0) + spec.eps) - terms
-    else:
-        terms = -terms
-    # d/df of -t log(f + eps), passed straight through where round-off leaves f slightly below 0.
-    return terms.flatten(1).sum(dim=1), -t / guarded
+        return _dot(difference, difference), difference
+    guarded = f.clamp_min(0).add_(spec.eps)
+    return -_dot(torch.log(guarded), t), t / guarded
+
+
+def _sign(spec: _Layout) -> float:
+    return 2.0 if spec.kind == "msess" else -1.0
+
+
+def _pairs(spec: _Layout, p: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The pairs ``f00, f01, f10, f11`` on the window (periodic: ``f10`` is ``f01``, the same tensor), the field's
+    spectrum, and the volume fraction (periodic) or the reciprocal placement counts (non-periodic)."""
+    ndim = spec.ndim
+    spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
+    power = spectrum * spectrum.conj()
+    if spec.periodic:
+        size = math.prod(spec.spatial)
+        factors = _factors(spec, p.dtype, p.device) * (1 / size)
+        a = _offsets.window_irfftn(power.mul_(factors), spec.lengths, spec.windows)
+        v = (spectrum[(slice(None),) + (0,) * ndim].real / size).reshape(-1, *([1] * ndim))
+        f01 = v - a
+        return [a + (1 - 2 * v), f01, f01, a], spectrum, v, v
+    auto = _offsets.window_irfftn(power.mul_(_factors(spec, p.dtype, p.device)), spec.lengths, spec.windows)
+    inverse = 1 / _offsets.valid_placement_counts(spec.spatial, spec.cutoffs, dtype=p.dtype, device=p.device)
+    a = auto * inverse
+    end = _offsets.window_sums(p, spec.cutoffs) * inverse
+    start = _offsets.negate_offsets(end, ndim)
+    return [(a + 1) - start - end, end - a, start - a, a], spectrum, inverse, inverse
+
+
+def statistics(spec: _Layout, p: torch.Tensor) -> torch.Tensor:
+    """``(batch, 2, 2, *window)`` statistics of ``p`` computed exactly as the fused losses compute the prediction's
+    (so that a loss of a field against itself is exactly at its minimum)."""
+    pieces = [torch.stack(_pairs(spec, p[start:stop])[0], dim=1) for start, stop in _chunks(spec, p.shape[0])]
+    joined = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+    return joined.reshape(joined.shape[0], 2, 2, *joined.shape[2:])
+
+
+def _target_statistics(spec: _Layout, target: torch.Tensor) -> torch.Tensor:
+    """A one-channel target's statistics by the prediction's own arithmetic; a two-channel one's by the library."""
+    target = as_loss_precision(target)
+    if target.shape[1] == 1:
+        return statistics(spec, target[:, 0])
+    return two_point_stats(target, periodic=spec.periodic, cutoff=spec.cutoffs, check_values=False)
 
 
 def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Loss per sample and what the backward needs: ``dL/dA`` on the window, the field's spectrum, and the
     volume-fraction derivative (periodic, per sample) or ``dL/dS`` on the lags (non-periodic)."""
-    ndim = spec.ndim
-    spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
-    power = spectrum.real.square() + spectrum.imag.square()
-    auto = _offsets.window_irfftn(power * _factors(spec, p.dtype, p.device), spec.lengths, spec.windows)
+    (f00, f01, f10, f11), spectrum, v, inverse = _pairs(spec, p)
     count = math.prod(spec.windows)
+    sign = _sign(spec) / count
+    loss00, q00 = _term(spec, f00, t[:, 0])
+    loss11, q11 = _term(spec, f11, t[:, -1])
     if spec.periodic:
+        if spec.kind == "msess":  # f01 = f10, against two target pairs
+            loss01, q01 = _term(spec, f01, t[:, 1])
+            loss10, q10 = _term(spec, f01, t[:, 2])
+            loss01, q01 = loss01 + loss10, q01 + q10
+        else:  # t[:, 1] holds t01 + t10 (see two_phase_loss)
+            loss01, q01 = _term(spec, f01, t[:, 1])
         size = math.prod(spec.spatial)
-        a = auto / size
-        v = (spectrum[(slice(None),) + (0,) * ndim].real / size).reshape(-1, *([1] * ndim))
-        f01 = v - a
-        f = torch.stack([1 - v - f01, f01, f01, a], dim=1)
-    else:
-        inverse = 1 / _offsets.valid_placement_counts(spec.spatial, spec.cutoffs, dtype=p.dtype, device=p.device)
-        a = auto * inverse
-        end = _offsets.window_sums(p, spec.cutoffs) * inverse
-        start = _offsets.negate_offsets(end, ndim)
-        f = torch.stack([1 - start - end + a, end - a, start - a, a], dim=1)
-    loss, g = _pair_terms(spec, f, t)
-    g00, g01, g10, g11 = g.unbind(dim=1)
-    d_auto = (g00 - g01 - g10 + g11) / count
-    if spec.periodic:
-        extra = (g01 + g10 - 2 * g00).flatten(1).sum(dim=1) / count
-        return loss / count, d_auto / size, spectrum, extra
-    d_end = ((g01 - g00) + _offsets.negate_offsets(g10 - g00, ndim)) * (inverse / count)
-    return loss / count, d_auto * inverse, spectrum, d_end
+        d_auto = (q00 - q01 + q11) * (sign / size)
+        extra = (q01.flatten(1).sum(dim=1) - 2 * q00.flatten(1).sum(dim=1)) * sign
+        return (loss00 + loss01 + loss11) / count, d_auto, spectrum, extra
+    loss01, q01 = _term(spec, f01, t[:, 1])
+    loss10, q10 = _term(spec, f10, t[:, 2])
+    scale = inverse * sign
+    d_auto = (q00 - q01 - q10 + q11) * scale
+    d_end = ((q01 - q00) + _offsets.negate_offsets(q10 - q00, spec.ndim)) * scale
+    return (loss00 + loss01 + loss10 + loss11) / count, d_auto, spectrum, d_end
 
 
 def _auto_adjoint_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
@@ -270,9 +315,15 @@ def two_phase_loss(
 ) -> torch.Tensor:
     """Per-sample loss ``(batch,)`` of the phase-1 probability ``(batch, *spatial)`` (float32 or float64) against
     the target statistics ``(batch or 1, 2, 2, *window)``; ``kind`` is one of :data:`LOSS_KINDS`."""
-    spec = layout(tuple(probability.shape[1:]), cutoffs, periodic, kind, eps)
+    spec = layout(tuple(probability.shape[1:]), cutoffs, periodic, "msess" if kind == "msess" else "cess", eps)
     expected = expected.reshape(expected.shape[0], 4, *expected.shape[3:]).to(probability.dtype)
-    return _TwoPhaseLoss.apply(probability, expected, spec)[0]
+    offset = None
+    if kind == "kl":  # KL = CESS minus the target's entropy, a constant of the prediction
+        offset = (expected * torch.log(expected.clamp_min(0) + eps)).flatten(1).sum(dim=1) / math.prod(spec.windows)
+    if periodic and kind != "msess":  # f01 = f10 when periodic: CESS needs only t01 + t10
+        expected = torch.stack([expected[:, 0], expected[:, 1] + expected[:, 2], expected[:, 3]], dim=1)
+    loss = _TwoPhaseLoss.apply(probability, expected.contiguous(), spec)[0]
+    return loss if offset is None else loss + offset
 
 
 def statistics_loss(
@@ -298,7 +349,10 @@ def statistics_loss(
     spatial = tuple(work.shape[2:])
     cutoffs = resolve_cutoff(cutoff, spatial, periodic)
     wanted = (2, 2, *_offsets.window_lengths(spatial, cutoffs))
-    expected = expected_statistics(
-        prediction, target, target_statistics, wanted, work, periodic=periodic, cutoff=cutoff, check_values=check_values
-    )
+    spec = layout(spatial, cutoffs, periodic, kind, eps)
+    with torch.no_grad():
+        expected = expected_statistics(
+            prediction, target, target_statistics, wanted, work, periodic=periodic, cutoff=cutoff,
+            check_values=check_values, compute=lambda fields: _target_statistics(spec, fields),
+        )
     return two_phase_loss(work[:, 0], expected, periodic=periodic, cutoffs=cutoffs, kind=kind, eps=eps)
