@@ -16,9 +16,14 @@ import torch
 _FAST_PRIMES = (2, 3, 5, 7)
 
 
-@lru_cache(maxsize=None)
 def fast_fft_length(minimum: int) -> int:
     """Smallest length ``>= minimum`` whose prime factors are all in {2, 3, 5, 7} (fast for pocketfft, MKL, cuFFT)."""
+    if torch.compiler.is_compiling():  # dynamo does not trace through lru_cache: compute (at trace time only)
+        return _fast_fft_length(minimum)
+    return _cached_fast_fft_length(minimum)
+
+
+def _fast_fft_length(minimum: int) -> int:
     length = max(1, minimum)
     while True:
         rest = length
@@ -28,6 +33,9 @@ def fast_fft_length(minimum: int) -> int:
         if rest == 1:
             return length
         length += 1
+
+
+_cached_fast_fft_length = lru_cache(maxsize=None)(_fast_fft_length)
 
 
 def fft_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None, periodic: bool) -> list[int]:
