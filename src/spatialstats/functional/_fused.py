@@ -51,7 +51,13 @@ def set_chunk_pixels(pixels: int) -> None:
 
 
 def get_chunk_pixels() -> int:
-    """The chunk size of the fused losses in FFT pixels (see :func:`set_chunk_pixels`)."""
+    """The chunk size of the fused losses in FFT pixels (see :func:`set_chunk_pixels`).
+
+    Example:
+        >>> import spatialstats
+        >>> spatialstats.get_chunk_pixels() >= 1
+        True
+    """
     return _CHUNK_PIXELS[0]
 
 
