@@ -49,9 +49,9 @@ def two_point_stats(
         fields: phase probabilities or one-hot indicators ``(batch, phases, *spatial)`` with 1 to 3 spatial
             dimensions. A single channel ``(batch, 1, *spatial)`` is read as the probability of phase 1 of a
             two-phase field (phase 0 being ``1 - p``); its four pairs then come from one autocorrelation, the
-            fastest path. Two channels that sum to one (one-hot data) take the same path when no gradient is
-            needed and ``check_values`` reads the data anyway; otherwise (with a gradient, so that each channel gets
-            its own, or with ``check_values=False``, which never reads the data) they take the general one.
+            fastest path. Two or more channels take the general path (one FFT per phase, one inverse per pair):
+            the path follows from shapes only, never from the data, so for one-hot two-phase data pass the
+            phase-1 channel alone (``fields[:, 1:]``) to get the fast path.
         periodic: periodic boundaries (default) or zero-padded, non-periodic ones.
         cutoff: keep offsets with :math:`|r_d| \le c_d` on every axis, ``2c + 1`` per axis; an int for all axes or
             one int per axis. Periodic fields allow ``c <= (n - 1) // 2``, non-periodic ones ``c <= n - 1``; the
@@ -99,25 +99,13 @@ def two_point_stats(
     if weights is not None:
         weights = weights.to(work.dtype)
 
-    if weights is None and (single_channel or (check_values and _complementary_without_gradient(work))):
+    if weights is None and single_channel:
         result = _two_phase_stats(work[:, -1], periodic, cutoffs, pair_list)
     else:
         if single_channel:
             work = torch.cat([1 - work, work], dim=1)
         result = _general_stats(work, periodic, cutoffs, weights, pair_list)
     return result.to(fields.dtype)
-
-
-def _complementary_without_gradient(fields: torch.Tensor) -> bool:
-    """Whether a two-channel field can take the two-phase path: no gradient is wanted (the fast path would give
-    channel 0 none) and channel 0 equals ``1 - channel 1`` to rounding, as in one-hot data, so the results agree with
-    the general path to the FFT's own rounding."""
-    if fields.shape[1] != 2 or (torch.is_grad_enabled() and fields.requires_grad):
-        return False
-    # Reads the data, so only asked when check_values already does; with checks off the path follows from shapes.
-    tolerance = 4 * torch.finfo(fields.dtype).eps
-    low, high = torch.aminmax(fields.sum(dim=1))
-    return bool(low >= 1 - tolerance) and bool(high <= 1 + tolerance)
 
 
 def _prepare_mask(mask: object, fields: torch.Tensor, check_values: bool) -> torch.Tensor | None:
