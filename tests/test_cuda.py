@@ -121,3 +121,33 @@ def test_cess_under_autocast_is_finite():
     value.backward()
     assert value.dtype == torch.float32
     assert torch.isfinite(value) and torch.isfinite(prediction.grad).all()
+
+
+@PERIODIC
+def test_no_host_synchronisation_with_checks_off(periodic):
+    """With check_values=False nothing reads tensor values on the host: statistics (one, two and three channels),
+    the fused and the general losses, forward and backward, run under CUDA's sync debug mode set to error."""
+    generator = torch.Generator().manual_seed(0)
+    prediction = torch.rand((4, 1, 16, 16), generator=generator).to(CUDA).requires_grad_(True)
+    target = (torch.rand((4, 1, 16, 16), generator=generator) > 0.5).float().to(CUDA)
+    three = torch.softmax(torch.randn((4, 3, 16, 16), generator=generator), dim=1).to(CUDA).requires_grad_(True)
+    options = dict(periodic=periodic, cutoff=3, check_values=False)
+    statistics = ss.two_point_stats(target, **options)
+    three_target = ss.one_hot_from_labels(three.detach().argmax(dim=1))  # reads the labels: outside the check
+
+    def step() -> None:
+        for fields in (prediction, ss.two_phase_from_probability(target), three):
+            ss.two_point_stats(fields, **options)
+        ss.two_point_stats(prediction, pairs=[(1, 1)], **options)
+        F.cess(prediction, target_statistics=statistics, **options).backward()
+        F.msess(prediction, target, **options).backward()
+        F.mse_cess(prediction, target, **options).backward()
+        F.cess(three, three_target, **options).backward()
+
+    step()  # warm-up: plans, caches
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        step()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

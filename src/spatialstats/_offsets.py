@@ -16,9 +16,14 @@ import torch
 _FAST_PRIMES = (2, 3, 5, 7)
 
 
-@lru_cache(maxsize=None)
 def fast_fft_length(minimum: int) -> int:
     """Smallest length ``>= minimum`` whose prime factors are all in {2, 3, 5, 7} (fast for pocketfft, MKL, cuFFT)."""
+    if torch.compiler.is_compiling():  # dynamo does not trace through lru_cache: compute (at trace time only)
+        return _fast_fft_length(minimum)
+    return _cached_fast_fft_length(minimum)
+
+
+def _fast_fft_length(minimum: int) -> int:
     length = max(1, minimum)
     while True:
         rest = length
@@ -28,6 +33,9 @@ def fast_fft_length(minimum: int) -> int:
         if rest == 1:
             return length
         length += 1
+
+
+_cached_fast_fft_length = lru_cache(maxsize=None)(_fast_fft_length)
 
 
 def fft_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None, periodic: bool) -> list[int]:
@@ -53,7 +61,6 @@ def window_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None
     return tuple(2 * c + 1 for c in cutoffs)
 
 
-@lru_cache(maxsize=128)
 def _shift_factors(
     lengths: tuple[int, ...], shifts: tuple[int, ...], dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
@@ -70,6 +77,9 @@ def _shift_factors(
     return factors.to(dtype)
 
 
+_cached_shift_factors = lru_cache(maxsize=128)(_shift_factors)
+
+
 def shift_factors(
     lengths: Sequence[int], shifts: Sequence[int], *, dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
@@ -77,9 +87,11 @@ def shift_factors(
 
     Multiplying the spectrum by :math:`e^{-2\pi i k s / L}` moves sample ``j`` of the signal to ``j + s``. Folding
     the centring into the spectrum product this way turns the centred crop into a zero-copy :func:`crop_centred`
-    view instead of a ``roll``. Cached per layout; complex dtype of the spectrum.
+    view instead of a ``roll``. Cached per layout in eager mode; under ``torch.compile`` they are built in the graph
+    (a cache of tensors is not traceable). Complex dtype of the spectrum.
     """
-    return _shift_factors(tuple(lengths), tuple(shifts), dtype, torch.device(device))
+    build = _shift_factors if torch.compiler.is_compiling() else _cached_shift_factors
+    return build(tuple(lengths), tuple(shifts), dtype, torch.device(device))
 
 
 def crop_centred(correlation: torch.Tensor, windows: Sequence[int]) -> torch.Tensor:
@@ -128,3 +140,51 @@ def window_sums(values: torch.Tensor, cutoffs: tuple[int, ...]) -> torch.Tensor:
         positive = cumulative.narrow(dim, n - 1, 1) - cumulative.narrow(dim, 0, cutoff)
         values = torch.cat([non_positive, positive], dim=dim)
     return values
+
+
+def window_irfftn(spectrum: torch.Tensor, lengths: Sequence[int], windows: Sequence[int]) -> torch.Tensor:
+    """``irfftn(spectrum, s=lengths)`` cropped to the first ``windows[d]`` samples per trailing axis, computing only
+    those: the leading axes are inverted one at a time and narrowed before the next, the last axis (the real one)
+    is inverted on the kept rows only. For a small window this is the pruned (window-only) inverse transform; for
+    the full window it is one ``irfftn``."""
+    ndim = len(lengths)
+    if tuple(windows) == tuple(lengths):
+        return torch.fft.irfftn(spectrum, s=list(lengths), dim=tuple(range(-ndim, 0)))
+    for axis in range(ndim - 1):
+        spectrum = torch.fft.ifft(spectrum, n=lengths[axis], dim=axis - ndim).narrow(axis - ndim, 0, windows[axis])
+    return torch.fft.irfft(spectrum, n=lengths[-1], dim=-1).narrow(-1, 0, windows[-1])
+
+
+def padded_rfftn(values: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
+    """``rfftn`` of ``values`` zero-padded at the end to ``lengths``, skipping the zero rows: the last axis is
+    transformed first on the given rows, the leading axes then pad as they go (the pruned forward transform)."""
+    ndim = len(lengths)
+    if tuple(values.shape[-ndim:]) == tuple(lengths):
+        return torch.fft.rfftn(values, dim=tuple(range(-ndim, 0)))
+    spectrum = torch.fft.rfft(values, n=lengths[-1], dim=-1)
+    for axis in range(ndim - 2, -1, -1):
+        spectrum = torch.fft.fft(spectrum, n=lengths[axis], dim=axis - ndim)
+    return spectrum
+
+
+def window_sums_adjoint(gradient: torch.Tensor, spatial_shape: Sequence[int], cutoffs: tuple[int, ...]) -> torch.Tensor:
+    r"""The transpose of :func:`window_sums`: from ``g(r)`` on lags ``-c .. c`` to
+    :math:`t(y) = \sum_r g(r)\, [\,y - n < r \le y\,]` (per axis) on the field's grid, the gradient of
+    :math:`\sum_r g(r) S(r)` with respect to the summed values. Per axis an exclusive cumulative sum over the lags
+    and two gathers: O(n c) work."""
+    ndim = len(cutoffs)
+    for axis, (n, cutoff) in enumerate(zip(spatial_shape, cutoffs)):
+        dim = gradient.ndim - ndim + axis
+        cumulative = torch.nn.functional.pad(torch.cumsum(gradient, dim=dim), _pad_before(gradient.ndim, dim))
+        positions = torch.arange(n, device=gradient.device)
+        upper = positions.clamp(max=cutoff) + cutoff + 1  # sum over lags max(y - n + 1, -c) .. min(y, c)
+        lower = (positions - n + 1).clamp(min=-cutoff) + cutoff
+        gradient = cumulative.index_select(dim, upper) - cumulative.index_select(dim, lower)
+    return gradient
+
+
+def _pad_before(ndim: int, dim: int) -> list[int]:
+    """``torch.nn.functional.pad`` widths that put one zero before axis ``dim`` of an ``ndim``-axis tensor."""
+    widths = [0] * (2 * (ndim - dim))
+    widths[-2] = 1
+    return widths

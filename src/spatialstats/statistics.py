@@ -51,8 +51,9 @@ def two_point_stats(
         fields: phase probabilities or one-hot indicators ``(batch, phases, *spatial)`` with 1 to 3 spatial
             dimensions. A single channel ``(batch, 1, *spatial)`` is read as the probability of phase 1 of a
             two-phase field (phase 0 being ``1 - p``); its four pairs then come from one autocorrelation, the
-            fastest path. Two channels that sum to one (one-hot data) take the same path when no gradient is
-            needed; with a gradient they take the general one, so that each channel gets its own.
+            fastest path. Two or more channels take the general path (one FFT per phase, one inverse per pair):
+            the path follows from shapes only, never from the data, so for one-hot two-phase data pass the
+            phase-1 channel alone (``fields[:, 1:]``) to get the fast path.
         periodic: periodic boundaries (default) or zero-padded, non-periodic ones.
         cutoff: keep offsets with :math:`|r_d| \le c_d` on every axis, ``2c + 1`` per axis; an int for all axes or
             one int per axis. Periodic fields allow ``c <= (n - 1) // 2``, non-periodic ones ``c <= n - 1``; the
@@ -103,24 +104,13 @@ def two_point_stats(
     if weights is not None:
         weights = weights.to(work.dtype)
 
-    if weights is None and (single_channel or _complementary_without_gradient(work)):
+    if weights is None and single_channel:
         result = _two_phase_stats(work[:, -1], periodic, cutoffs, pair_list)
     else:
         if single_channel:
             work = torch.cat([1 - work, work], dim=1)
         result = _general_stats(work, periodic, cutoffs, weights, pair_list)
     return result.to(fields.dtype)
-
-
-def _complementary_without_gradient(fields: torch.Tensor) -> bool:
-    """Whether a two-channel field can take the two-phase path: no gradient is wanted (the fast path would give
-    channel 0 none) and channel 0 equals ``1 - channel 1`` to rounding, as in one-hot data, so the results agree with
-    the general path to the FFT's own rounding."""
-    if fields.shape[1] != 2 or (torch.is_grad_enabled() and fields.requires_grad):
-        return False
-    tolerance = 4 * torch.finfo(fields.dtype).eps
-    low, high = torch.aminmax(fields.sum(dim=1))
-    return bool(low >= 1 - tolerance) and bool(high <= 1 + tolerance)
 
 
 def _prepare_mask(mask: object, fields: torch.Tensor, check_values: bool) -> torch.Tensor | None:
@@ -193,15 +183,7 @@ def _two_phase_stats(
         auto, spectrum = _centred_autocorrelation(probability, lengths, factors / size, windows)
         # The zero-frequency term is the sum of p: the volume fraction comes for free.
         volume_fraction = spectrum[(slice(None),) + (0,) * ndim].real / size
-        zeros = torch.zeros_like(volume_fraction)
-        constants = {(0, 0): 1 - 2 * volume_fraction, (0, 1): volume_fraction, (1, 0): volume_fraction}
-        constant = torch.stack([constants.get(pair, zeros) for pair in requested], dim=1)
-        signs = torch.tensor([1.0 if h == k else -1.0 for h, k in requested], dtype=auto.dtype, device=auto.device)
-        result = torch.addcmul(
-            constant.reshape(*constant.shape, *([1] * ndim)),
-            auto.unsqueeze(1),
-            signs.reshape(1, -1, *([1] * ndim)),
-        )
+        result = _periodic_pairs(auto, volume_fraction, requested)
     else:
         assert cutoffs is not None
         auto, _ = _centred_autocorrelation(probability, lengths, factors, windows)
@@ -219,6 +201,26 @@ def _two_phase_stats(
     if pair_list is None:
         result = result.reshape(result.shape[0], 2, 2, *result.shape[2:])
     return result
+
+
+def _periodic_pairs(auto: torch.Tensor, volume_fraction: torch.Tensor, requested: list[tuple[int, int]]) -> torch.Tensor:
+    """The periodic pairs ``c + s * A / N`` from the normalised autocorrelation, stacked on axis 1. Signs and
+    constants are built on the device from shapes only (no host-to-device copy); ``[(1, 1)]`` alone is ``A / N``
+    itself, without a pass."""
+    if requested == [(1, 1)]:
+        return auto.unsqueeze(1)
+    ndim = auto.ndim - 1
+    signs = torch.ones(len(requested), dtype=auto.dtype, device=auto.device)
+    constants = torch.zeros(auto.shape[0], len(requested), dtype=auto.dtype, device=auto.device)
+    for index, (h, k) in enumerate(requested):
+        if h != k:
+            signs[index] = -1.0
+            constants[:, index] = volume_fraction
+        elif h == 0:
+            constants[:, index] = 1 - 2 * volume_fraction
+    return torch.addcmul(
+        constants.reshape(*constants.shape, *([1] * ndim)), auto.unsqueeze(1), signs.reshape(1, -1, *([1] * ndim))
+    )
 
 
 def _general_stats(

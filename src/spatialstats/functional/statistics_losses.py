@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from spatialstats._validation import check_field_values, require_floating_fields
+from spatialstats.functional import _fused
 from spatialstats.functional._common import (
     StatisticsLossInputs,
     as_loss_precision,
@@ -76,6 +77,8 @@ def msess(
         prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, reduction=reduction,
         check_values=check_values,
     )
+    if _fused.applies(inputs):
+        return reduce(_fused.statistics_loss(inputs, "msess"), inputs.reduction)
     return reduce(msess_reference(inputs), inputs.reduction)
 
 
@@ -143,6 +146,8 @@ def cess(
         prediction, target, target_statistics, periodic=periodic, cutoff=cutoff, reduction=reduction,
         check_values=check_values, eps=eps, kl=kl,
     )
+    if _fused.applies(inputs):
+        return reduce(_fused.statistics_loss(inputs, "kl" if inputs.kl else "cess"), inputs.reduction)
     return reduce(cess_reference(inputs), inputs.reduction)
 
 

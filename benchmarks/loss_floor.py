@@ -1,0 +1,231 @@
+"""Statistics losses against their FFT floor, in one process, interleaved: time / f4 and peak memory / input.
+
+For each case (loss, boundary, window, size, batch, phases) the script times, round-robin so that machine noise
+hits every variant alike:
+
+- ``f1``: one real FFT, ``|F|^2`` and one inverse real FFT of the batch at the statistics' FFT lengths (padded
+  for non-periodic statistics), per phase;
+- ``f4``: two of them, the FFT work of a forward+backward (the floor of issue 9);
+- ``hand``: a minimal hand-written autograd CESS (periodic, one channel; no centring, no checks);
+- ``reference``: the library's autograd implementation (the fused path switched off);
+- ``fused``: the library as called by users (``check_values=False``, precomputed target statistics).
+
+It prints a Markdown table with the minimum over repeats of each time, the ratio to ``f4`` of the same run, and the
+peak torch CPU memory of one forward+backward over the input's bytes (the running sum of the profiler's
+allocation events, inputs excluded), and the issue's targets as met / not met.
+
+Run: ``PYTHONPATH=src python benchmarks/loss_floor.py`` (``--help`` lists the options; ``--quick`` for a short run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import spatialstats as ss  # noqa: E402
+import spatialstats.functional as F  # noqa: E402
+from _bench_common import fast_fft_length  # noqa: E402
+from spatialstats.functional import _fused  # noqa: E402
+
+TARGETS = {  # (loss, periodic, window) -> (time / f4, peak memory / input) of issue 9
+    ("cess", True, "full"): (1.5, 4.0),
+    ("cess", True, "crop"): (1.3, 3.0),
+    ("cess", False, "crop"): (1.5, 4.0),
+    ("cess", False, "full"): (2.0, 6.0),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    loss: str
+    periodic: bool
+    window: str  # "full" (every offset) or "crop" (cutoff 25)
+    size: int = 224
+    batch: int = 64
+    dims: int = 2
+    phases: int = 2
+
+    @property
+    def cutoff(self) -> int | None:
+        if self.window == "crop":
+            return min(25, (self.size - 1) // 2)
+        return None
+
+    @property
+    def fft_shape(self) -> tuple[int, ...]:
+        if self.periodic:
+            return (self.size,) * self.dims
+        cutoff = self.cutoff if self.cutoff is not None else self.size - 1
+        return (fast_fft_length(self.size + cutoff),) * self.dims
+
+    @property
+    def label(self) -> str:
+        boundary = "periodic" if self.periodic else "non-periodic"
+        shape = "x".join([str(self.size)] * self.dims)
+        return f"{self.loss} {boundary} {self.window} b{self.batch} {shape} P{self.phases}"
+
+
+def _inputs(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    channels = 1 if case.phases == 2 else case.phases
+    spatial = (case.size,) * case.dims
+    if channels == 1:
+        prediction = torch.rand((case.batch, 1, *spatial), generator=generator)
+        target = (torch.rand((1, 1, *spatial), generator=generator) > 0.5).float()
+    else:
+        prediction = torch.softmax(torch.randn((case.batch, channels, *spatial), generator=generator), dim=1)
+        labels = torch.randint(0, channels, (1, *spatial), generator=generator)
+        target = ss.one_hot_from_labels(labels).float()
+    statistics = ss.two_point_stats(target, periodic=case.periodic, cutoff=case.cutoff)
+    return prediction.requires_grad_(True), statistics
+
+
+def _floor(prediction: torch.Tensor, case: Case, passes: int) -> Callable[[], None]:
+    dims = tuple(range(2, prediction.ndim))
+    values = prediction.detach()
+
+    def run() -> None:
+        for _ in range(passes):
+            spectrum = torch.fft.rfftn(values, s=case.fft_shape, dim=dims)
+            torch.fft.irfftn(spectrum.real.square() + spectrum.imag.square(), s=case.fft_shape, dim=dims)
+
+    return run
+
+
+def hand_cess(prediction: torch.Tensor, statistics: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """The least autograd CESS of a periodic one-channel field (full window, uncentred layout)."""
+    dims = tuple(range(2, prediction.ndim))
+    size = math.prod(prediction.shape[2:])
+    spectrum = torch.fft.rfftn(prediction[:, 0], dim=tuple(d - 1 for d in dims))
+    auto = torch.fft.irfftn(spectrum.abs().square(), s=prediction.shape[2:], dim=tuple(d - 1 for d in dims)) / size
+    volume = prediction.mean(dim=dims).reshape(-1, *([1] * len(dims)))
+    pairs = torch.stack([1 - 2 * volume + auto, volume - auto, volume - auto, auto], dim=1)
+    target = statistics.reshape(statistics.shape[0], 4, *statistics.shape[3:])
+    return -(target * torch.log(pairs.clamp_min(0) + eps)).sum(dim=1).mean()
+
+
+def _loss_call(case: Case, prediction: torch.Tensor, statistics: torch.Tensor) -> Callable[[], torch.Tensor]:
+    options = dict(target_statistics=statistics, periodic=case.periodic, cutoff=case.cutoff, check_values=False)
+    if case.loss == "msess":
+        return lambda: F.msess(prediction, **options)
+    if case.loss == "mse_cess":
+        target = torch.zeros_like(prediction)
+        return lambda: F.mse_cess(prediction, target, **options)
+    return lambda: F.cess(prediction, **options)
+
+
+def _backward(loss: Callable[[], torch.Tensor], prediction: torch.Tensor) -> Callable[[], None]:
+    def run() -> None:
+        loss().backward()
+        prediction.grad = None
+
+    return run
+
+
+def _reference(run: Callable[[], None]) -> Callable[[], None]:
+    def without_fused() -> None:
+        applies = _fused.applies
+        _fused.applies = lambda *unused: False
+        try:
+            run()
+        finally:
+            _fused.applies = applies
+
+    return without_fused
+
+
+def peak_bytes(run: Callable[[], None]) -> int:
+    """Peak of the running sum of the profiler's CPU memory events during one call: every event's own (self)
+    allocations minus frees, in order of start time. Temporaries freed inside one operator are not seen, so this is
+    a lower bound of the true peak, on the same footing for every variant."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as profile:
+        run()
+    events = sorted(profile.events(), key=lambda event: event.time_range.start)
+    running = peak = 0
+    for event in events:
+        running += event.self_cpu_memory_usage or 0
+        peak = max(peak, running)
+    return peak
+
+
+def measure(case: Case, repeats: int, with_reference: bool) -> dict[str, dict[str, float]]:
+    prediction, statistics = _inputs(case)
+    fused = _backward(_loss_call(case, prediction, statistics), prediction)
+    variants = {"f1": _floor(prediction, case, 1), "f4": _floor(prediction, case, 2), "fused": fused}
+    if case.loss == "cess" and case.periodic and case.window == "full" and case.phases == 2:
+        variants["hand"] = _backward(lambda: hand_cess(prediction, statistics), prediction)
+    if with_reference:
+        variants["reference"] = _reference(fused)
+    for run in variants.values():
+        run()  # warm-up: plans, allocator
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    input_bytes = prediction.numel() * prediction.element_size()
+    results = {}
+    for name, run in variants.items():
+        memory = peak_bytes(run) / input_bytes if name in ("fused", "reference", "hand") else float("nan")
+        results[name] = {"min": min(times[name]), "memory": memory}
+    return results
+
+
+def _cases(quick: bool) -> list[Case]:
+    cases = [Case(loss, periodic, window) for loss in ("cess",) for periodic in (True, False) for window in ("full", "crop")]
+    if quick:
+        return cases
+    cases += [Case(loss, True, "full") for loss in ("msess", "mse_cess")]
+    cases += [Case("cess", True, "full", phases=phases, batch=16) for phases in (3, 5)]
+    cases += [Case("cess", True, "full", size=size, batch=64 * 224 * 224 // size**2 or 1) for size in (64, 128, 512, 1024)]
+    cases += [Case("cess", periodic, "full", size=64, batch=2, dims=3) for periodic in (True, False)]
+    return cases
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--quick", action="store_true", help="only the four CESS cases of the targets")
+    parser.add_argument("--no-reference", action="store_true", help="skip the (slow) autograd reference")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's own)")
+    arguments = parser.parse_args(argv)
+    if arguments.threads is not None:
+        torch.set_num_threads(arguments.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, minimum of {arguments.repeats} interleaved runs")
+    print("| case | f4 ms | fused ms | fused / f4 | fused peak / input | reference / f4 | reference peak / input "
+          "| hand / f4 | target (time, memory) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for case in _cases(arguments.quick):
+        results = measure(case, arguments.repeats, not arguments.no_reference)
+        f4 = results["f4"]["min"]
+        fused = results["fused"]
+        reference = results.get("reference", {"min": float("nan"), "memory": float("nan")})
+        hand = results.get("hand", {"min": float("nan")})
+        target = TARGETS.get((case.loss, case.periodic, case.window)) if case.phases == 2 and case.size == 224 else None
+        verdict = "-"
+        if case.phases > 2:  # the n-phase target: within 2x of its own floor, one FFT per phase each way (f1)
+            ratio = fused["min"] / results["f1"]["min"]
+            verdict = f"<= 2x f1 (here {ratio:.2f}x): {'met' if ratio <= 2 else 'NOT met'}"
+        elif target is not None:
+            met = fused["min"] / f4 <= target[0] and fused["memory"] <= target[1]
+            verdict = f"<= {target[0]:g}x, <= {target[1]:g}x: {'met' if met else 'NOT met'}"
+        print(
+            f"| {case.label} | {f4 * 1e3:.1f} | {fused['min'] * 1e3:.1f} | {fused['min'] / f4:.2f} | "
+            f"{fused['memory']:.1f} | {reference['min'] / f4:.2f} | {reference['memory']:.1f} | "
+            f"{hand['min'] / f4:.2f} | {verdict} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
