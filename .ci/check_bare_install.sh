@@ -23,3 +23,7 @@ cd "$WORK"
 "$BIN/python" -c 'import spatialstats, sys; assert "site-packages" in spatialstats.__file__, spatialstats.__file__; print("imported", spatialstats.__file__)'
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$BIN/python" "$OLDPWD/.ci/run_readme_blocks.py" "$OLDPWD/README.md"
 echo "bare install: ok"
+# The blocks tagged ```python extras=...: with the optional extras they name installed on top.
+"$BIN/python" -m pip install --quiet -c "$OLDPWD/$CONSTRAINTS" "$(ls "$WORK"/dist/spatialstats-*.whl)[sklearn,dask]"
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$BIN/python" "$OLDPWD/.ci/run_readme_blocks.py" "$OLDPWD/README.md" --extras
+echo "install with extras: ok"

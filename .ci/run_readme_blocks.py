@@ -1,6 +1,8 @@
 """Run every ```python block of a markdown file in order, in one namespace, as a new user pasting them would.
 
-Usage: python .ci/run_readme_blocks.py README.md   (exit status 1 and the failing block on the first error)
+Usage: python .ci/run_readme_blocks.py README.md [--extras]   (exit status 1 and the failing block on the first
+error). A block whose info string names optional extras (```python extras=sklearn) needs packages the bare install
+does not have: it is skipped by default and run (alone, in its own namespace) with ``--extras``.
 """
 
 from __future__ import annotations
@@ -11,33 +13,49 @@ import time
 import traceback
 from pathlib import Path
 
-BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
+BLOCK = re.compile(r"^```python([^\n]*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+EXTRAS = re.compile(r"extras=(\S+)")
+
+
+def tagged_blocks(text: str) -> list[tuple[str | None, str]]:
+    """``(extras or None, body)`` of the ```python fenced blocks of ``text``, in order."""
+    blocks = []
+    for info, body in BLOCK.findall(text):
+        match = EXTRAS.search(info)
+        blocks.append((match.group(1) if match else None, body))
+    return blocks
 
 
 def python_blocks(text: str) -> list[str]:
     """The bodies of the ```python fenced blocks of ``text``, in order."""
-    return BLOCK.findall(text)
+    return [body for _, body in tagged_blocks(text)]
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: run_readme_blocks.py FILE.md", file=sys.stderr)
+    with_extras = "--extras" in argv
+    files = [arg for arg in argv if arg != "--extras"]
+    if len(files) != 1:
+        print("usage: run_readme_blocks.py FILE.md [--extras]", file=sys.stderr)
         return 2
-    path = Path(argv[0])
-    blocks = python_blocks(path.read_text())
+    path = Path(files[0])
+    blocks = tagged_blocks(path.read_text())
     if not blocks:
         print(f"error: {path} has no ```python block", file=sys.stderr)
         return 1
     namespace: dict = {"__name__": "__readme__"}
-    for number, block in enumerate(blocks, 1):
+    for number, (extras, block) in enumerate(blocks, 1):
+        if (extras is not None) != with_extras:
+            continue
         started = time.perf_counter()
+        scope = {"__name__": "__readme__"} if extras else namespace
         try:
-            exec(compile(block, f"{path}:block{number}", "exec"), namespace)
+            exec(compile(block, f"{path}:block{number}", "exec"), scope)
         except Exception:
             print(f"error: python block {number} of {path} failed:\n{block}", file=sys.stderr)
             traceback.print_exc()
             return 1
-        print(f"{path} block {number}/{len(blocks)} ok ({time.perf_counter() - started:.1f} s)")
+        label = f" (extras {extras})" if extras else ""
+        print(f"{path} block {number}/{len(blocks)}{label} ok ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -63,4 +63,8 @@ def test_readme_block_runner_finds_every_python_block(tmp_path):
     (tmp_path / "bad.md").write_text(text.replace("x == 1", "x == 2"))
     assert main([str(tmp_path / "bad.md")]) == 1
     assert len(python_blocks((ROOT / "README.md").read_text())) >= 3
+    tagged = "```python extras=sklearn\nimport definitely_not_installed\n```\n"
+    (tmp_path / "extras.md").write_text(text + tagged)
+    assert main([str(tmp_path / "extras.md")]) == 0  # the block that needs an extra is skipped without --extras
+    assert main([str(tmp_path / "extras.md"), "--extras"]) == 1  # and run (here: failing) with it
     assert torch.__version__  # the runner ran in this process, with the library importable
