@@ -118,7 +118,8 @@ class PrimitiveTransformer(BaseEstimator, TransformerMixin):
 
     Args:
         n_state: number of local states, at least 2.
-        min_, max_: the range of the data, ``min_ < max_``.
+        min\_: the smallest value of the data's range (smaller values are clipped to it).
+        max\_: the largest value of the data's range, ``max_ > min_``.
 
     Example:
         >>> import numpy as np
