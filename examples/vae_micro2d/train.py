@@ -10,6 +10,8 @@ probability :math:`p = \sigma(\text{logits})`, with periodic statistics, and the
 * ``cess_crop_finetune``: center-crop CESS (:func:`spatialstats.functional.center_crop_cess`, cutoff 25: a 51 x 51
   window of offsets around the paper's 50 x 50), starting from an MSE checkpoint.
 * ``style``: Gram-matrix style loss on VGG-19 features (:mod:`vae_micro2d.style`).
+* ``transport_finetune``: the transport loss for sparse structures (:func:`spatialstats.functional.transport_ss`),
+  starting from an MSE checkpoint (compared with ``cess_finetune`` by ``sparse_comparison.py``).
 
 RAdam, cosine annealing with warm restarts every ``restart_period_epochs`` (stepped per batch), an atomic checkpoint
 each epoch (``checkpoint.pt``: model, optimizer, scheduler, grad scaler, RNG states, position), ``--resume``,
