@@ -91,11 +91,12 @@ def reconstruct(
     order of magnitude. Measured on 96 px targets of four large and 6-10 small disks (one run each, CPU time of one
     core): the two-phase settings gave 7.8e-2 with twice the large disks' components on one of them; ``levels=2``
     with ``"clip"`` on both levels 1.1e-2 / 1.4e-2 (right components); ``"logits"`` alone 1.9e-3 / 6.1e-3 as
-    speckle (2-2.5x the interface); coarse ``"clip"`` then fine ``"logits"`` (this default, ~34 CPU s) 1.2e-3 /
-    5.7e-4 / 1.8e-3 with the interface within 5% on two targets and 1.34x on the third, but with small spurious
-    components (11 for 4 large disks; 36 for 10 small ones), so three-phase results do not yet meet the morphology
-    criteria of issue 10 (``python examples/reconstruction/tune_defaults.py``). An explicit ``parameterization`` or
-    ``levels`` replaces this rule (the given parameterization then applies to every level).
+    speckle (2-2.5x the interface); coarse ``"clip"`` then fine ``"logits"`` (this default, ~34 CPU s) 3.5e-4 to
+    3.7e-3 on five targets, with the interface within 5% on three, but only one with the right components: small
+    spurious components remain (11 for 4 large disks) and on two targets the small disks fragment (interface 1.34x
+    and 1.72x), so three-phase results do not yet meet the morphology criteria of issue 10
+    (``python examples/reconstruction/tune_defaults.py``). An explicit ``parameterization`` or ``levels`` replaces
+    this rule (the given parameterization then applies to every level).
 
     Box constraints: ``"clip"`` keeps the field in :math:`[0, 1]` by projection (and by a clamp in the forward pass,
     so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. With
