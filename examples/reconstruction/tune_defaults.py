@@ -1,12 +1,15 @@
 """The measurement behind the defaults of ``reconstruct``: disk targets, statistics error and morphology.
 
-    python examples/reconstruction/tune_defaults.py [--steps N] [--lr X] [--clamp-delay F] [--quick]
+    python examples/reconstruction/tune_defaults.py [--steps N] [--lr X] [--clamp-delay F] [--levels L]
+        [--parameterization clip|logits] [--quick]
 
 Draws non-overlapping periodic disks (two phases: four disks on 64-256 px; three phases: four large and ten small
 disks on 96-128 px), reconstructs each with ``reconstruct``'s defaults or the given overrides, and prints the
 statistics error, the interface density and component counts against the target's, and the CPU seconds. The
 acceptance rule of issue 10: interface within 15%, at most 1.5x the components, error <= 2e-3 (two phases) /
-7e-3 (three phases).
+7e-3 (three phases). Without ``--levels``/``--parameterization`` three-phase targets get the default multigrid rule
+(two levels, ``"clip"`` on the coarse one, ``"logits"`` on the fine one); ``--levels 1 --parameterization clip``
+measures the two-phase settings on them.
 """
 
 from __future__ import annotations
@@ -49,11 +52,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--clamp-delay", type=float)
+    parser.add_argument("--levels", type=int)
+    parser.add_argument("--parameterization", choices=("clip", "logits"))
     parser.add_argument("--quick", action="store_true", help="two targets only")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    options = {key: value for key, value in
-               (("steps", args.steps), ("lr", args.lr), ("clamp_delay", args.clamp_delay)) if value is not None}
+    given = (("steps", args.steps), ("lr", args.lr), ("clamp_delay", args.clamp_delay), ("levels", args.levels),
+             ("parameterization", args.parameterization))
+    options = {key: value for key, value in given if value is not None}
     cases = [(f"2 phases {size} px, seed {seed}", disks(size, [(1, 4, radius)], seed))
              for size, radius, seed in ((128, 14, 11), (128, 14, 12), (64, 7, 13), (256, 20, 14))]
     cases += [(f"3 phases {size} px, seed {seed}", disks(size, [(1, 4, size // 8), (2, 10, size // 20)], seed))

@@ -37,7 +37,7 @@ def reconstruct(
     clamp_weight: float = 0.1,
     clamp_width: float = 0.1,
     clamp_delay: float = 0.7,
-    parameterization: str = "clip",
+    parameterization: str | None = None,
     periodic: bool = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
@@ -47,7 +47,7 @@ def reconstruct(
     steps: int = 2000,
     tolerance: float | None = None,
     patience: int = 50,
-    levels: int = 1,
+    levels: int | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callback | None = None,
@@ -80,15 +80,23 @@ def reconstruct(
     * ``"logits"``: :math:`m = \sigma(z)` for two phases (one channel), :math:`m = \mathrm{softmax}(z)` over the phase
       axis otherwise. Starts from standard-normal logits.
 
-    Defaults: CESS, ``"clip"``, Adam with lr 0.1 for 2000 steps, clamp weight 0.1 ramped in over the last 30% of
+    Defaults (two phases): CESS, ``"clip"``, Adam with lr 0.1 for 2000 steps, clamp weight 0.1 ramped in over the last 30% of
     the steps. Measured on disk targets (``python examples/reconstruction/tune_defaults.py``; issue 10): these
     settings give two-phase 64-256 px targets with the target's component count, interface length within 6% and
     statistics errors of 4e-4 to 1.6e-3 (3e-3 at 64 px), in 15 s of one CPU core at 128 px. With 1000 steps one
     two-phase target in four came back with twice its components; an earlier clamp (delay 0.5) fragments the
     phases (11 components for 4 disks); the former defaults (no clamp, lr 0.01, 500 steps) leave ~700 speckles.
-    Three phases are not yet reliable: one 96 px disk target came back right (error 1.5e-3, ~30 CPU s), another
-    (test ``test_defaults_are_faithful_on_three_phase_disks``) with twice the large disks' components and an
-    error of 7.8e-2; lr 0.05 or 3000 steps give it the right components but errors of 1.1e-2 / 9.3e-3.
+    For more than two phases the default is ``levels=2`` (when a ``target`` with even spatial sizes is given) with
+    ``"clip"`` on the coarse level and ``"logits"`` on the fine one, because that lowers the statistics error by an
+    order of magnitude. Measured on 96 px targets of four large and 6-10 small disks (one run each, CPU time of one
+    core): the two-phase settings gave 7.8e-2 with twice the large disks' components on one of them; ``levels=2``
+    with ``"clip"`` on both levels 1.1e-2 / 1.4e-2 (right components); ``"logits"`` alone 1.9e-3 / 6.1e-3 as
+    speckle (2-2.5x the interface); coarse ``"clip"`` then fine ``"logits"`` (this default, ~34 CPU s) 3.5e-4 to
+    3.7e-3 on five targets, with the interface within 5% on three, but only one with the right components: small
+    spurious components remain (11 for 4 large disks) and on two targets the small disks fragment (interface 1.34x
+    and 1.72x), so three-phase results do not yet meet the morphology criteria of issue 10
+    (``python examples/reconstruction/tune_defaults.py``). An explicit ``parameterization`` or ``levels`` replaces
+    this rule (the given parameterization then applies to every level).
 
     Box constraints: ``"clip"`` keeps the field in :math:`[0, 1]` by projection (and by a clamp in the forward pass,
     so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. With
@@ -116,7 +124,8 @@ def reconstruct(
         clamp_delay: fraction of ``steps`` in [0, 1) before the clamp loss is switched on; from then on its weight
             ramps up linearly to ``clamp_weight`` at the last step, so the statistics form before pixels are pushed
             to 0 or 1 (0: full weight from the start).
-        parameterization: ``"clip"`` or ``"logits"``.
+        parameterization: ``"clip"`` or ``"logits"``; ``None`` (default): ``"clip"`` for two phases, the multigrid
+            rule above for more.
         periodic: periodic boundaries (default) or not.
         cutoff: offset half-width per axis; ``None`` means all offsets, except for ``"center_crop_cess"`` which
             defaults to 25.
@@ -131,7 +140,7 @@ def reconstruct(
         tolerance: early stopping: a reconstruction is frozen once its loss improved by less than ``tolerance``
             over the last ``patience`` steps; the loop ends when all are frozen. ``None`` runs all ``steps``.
         patience: window of steps for ``tolerance``.
-        levels: multigrid levels (coarse to fine). With ``levels > 1`` the target is average-pooled by 2 per level
+        levels: multigrid levels (coarse to fine); ``None`` (default): 1 for two phases, 2 for more (see above). With ``levels > 1`` the target is average-pooled by 2 per level
             (``cutoff`` halved, rounded up), the coarsest level starts from noise, and each level starts from the
             previous level's soft field upsampled by 2 (nearest neighbour); every level runs the same options with
             ``steps // 2`` steps except the finest, which runs ``steps``. Needs ``target`` with spatial sizes
@@ -158,9 +167,13 @@ def reconstruct(
         True
     """
     loss, cutoff = resolve_loss(loss, cutoff)
-    _check_options(parameterization, steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
-    _check_count(levels, "levels")
+    _check_options(parameterization or "clip", steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
+    if levels is not None:
+        _check_count(levels, "levels")
     expected, spatial_shape, num_phases = _target_statistics(target, target_statistics, shape, periodic, cutoff, device)
+    levels, parameterization, coarse_parameterization = _default_schedule(
+        levels, parameterization, num_phases, target is not None, spatial_shape
+    )
     dtype, device = expected.dtype, expected.device
     expected = expected.repeat_interleave(num_samples, dim=0)
     channels = 1 if num_phases == 2 else num_phases
@@ -170,7 +183,7 @@ def reconstruct(
     if levels > 1:
         coarse = reconstruct(
             _pooled(target, levels), loss=loss, clamp_weight=clamp_weight, clamp_width=clamp_width,
-            clamp_delay=clamp_delay, parameterization=parameterization, periodic=periodic,
+            clamp_delay=clamp_delay, parameterization=coarse_parameterization, periodic=periodic,
             cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples, optimizer=optimizer, lr=lr,
             steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, seed=seed,
             device=device, progress=progress,
@@ -203,6 +216,23 @@ def reconstruct(
         morphology=morphology(labels, num_phases, periodic=periodic),
         target_morphology=_target_morphology(target, num_samples, num_phases, periodic),
     )
+
+
+def _default_schedule(
+    levels: int | None, parameterization: str | None, num_phases: int, has_target: bool, spatial_shape: tuple[int, ...]
+) -> tuple[int, str, str]:
+    """``(levels, parameterization, coarse levels' parameterization)`` with the defaults of ``None`` filled in.
+
+    Two phases: one level, ``"clip"``. More phases: two levels when a target with even spatial sizes is given, the
+    coarse level on ``"clip"`` (it forms the right components) and the fine one on ``"logits"`` (it lowers the
+    statistics error); an explicit ``parameterization`` applies to every level.
+    """
+    several = num_phases > 2
+    if levels is None:
+        levels = 2 if several and has_target and all(n % 2 == 0 for n in spatial_shape) else 1
+    if parameterization is not None:
+        return levels, parameterization, parameterization
+    return levels, ("logits" if several and levels > 1 else "clip"), "clip"
 
 
 def _optimize(
