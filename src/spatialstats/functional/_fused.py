@@ -23,6 +23,7 @@ import torch
 
 from spatialstats import _offsets
 from spatialstats.statistics import two_point_stats
+from spatialstats._validation import check_int
 from spatialstats.functional._common import StatisticsLossInputs, as_loss_precision
 
 __all__ = ["set_chunk_pixels", "get_chunk_pixels"]
@@ -44,9 +45,7 @@ def set_chunk_pixels(pixels: int) -> None:
         262144
         >>> spatialstats.set_chunk_pixels(1 << 19)
     """
-    if isinstance(pixels, bool) or not isinstance(pixels, int) or pixels < 1:
-        raise ValueError(f"pixels must be an int >= 1, got {pixels!r}")
-    _CHUNK_PIXELS[0] = pixels
+    _CHUNK_PIXELS[0] = check_int(pixels, "pixels", minimum=1)
 
 
 def get_chunk_pixels() -> int:
