@@ -72,6 +72,7 @@ def conductivity_map(fields: torch.Tensor, conductivities: torch.Tensor | Sequen
 
     Example:
         >>> import torch
+        >>> from spatialstats.homogenization import conductivity_map
         >>> conductivity_map(torch.tensor([[[0, 1], [1, 1]]]), [1.0, 10.0]).tolist()
         [[[1.0, 10.0], [10.0, 10.0]]]
     """
@@ -201,6 +202,7 @@ def effective_conductivity(
 
     Example:
         >>> import torch
+        >>> from spatialstats.homogenization import effective_conductivity
         >>> layers = torch.zeros(1, 8, 8, dtype=torch.long)
         >>> layers[:, :4] = 1                          # layers stacked along y (rows), each along x
         >>> K = effective_conductivity(layers, [1.0, 3.0], tol=1e-10)

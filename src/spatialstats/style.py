@@ -54,6 +54,7 @@ def vgg19_features() -> nn.Sequential:
     """VGG-19 convolutional part with torchvision's module indices (randomly initialised).
 
     Example:
+        >>> from spatialstats.style import STYLE_LAYER_INDICES, vgg19_features
         >>> features = vgg19_features()
         >>> len(features), type(features[STYLE_LAYER_INDICES[-1]]).__name__
         (37, 'ReLU')
@@ -89,6 +90,7 @@ def load_vgg19_features(weights: str | os.PathLike | Mapping[str, torch.Tensor])
         ValueError: not a state dict of tensors, or not VGG-19's.
 
     Example:
+        >>> from spatialstats.style import load_vgg19_features, vgg19_features
         >>> state = {f"features.{k}": v for k, v in vgg19_features().state_dict().items()}
         >>> load_vgg19_features(state)[0].weight.shape
         torch.Size([64, 3, 3, 3])
@@ -111,6 +113,8 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     r"""Normalised Gram matrices ``(batch, C, C)`` of ``(batch, C, H, W)`` features: :math:`\phi\phi^\top/(CHW)`.
 
     Example:
+        >>> import torch
+        >>> from spatialstats.style import gram_matrix
         >>> gram_matrix(torch.ones(1, 2, 3, 3)).tolist()
         [[[0.5, 0.5], [0.5, 0.5]]]
     """
