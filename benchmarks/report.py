@@ -78,10 +78,30 @@ def describe_case(record: dict[str, object]) -> str:
     return f"{record['batch']} x {spatial}, {layout}, {boundary}, cutoff {record['cutoff']}, {record['dtype']}"
 
 
+def descriptor_rows(records: list[dict[str, object]]) -> list[list[str]]:
+    """One row per descriptor and pass, next to that descriptor's floor (benchmarks/test_bench_descriptors.py)."""
+    mine = [record for record in records if "descriptor" in record]
+    floor = {(record["descriptor"], record["pass"], record["device"]): float(record["time"])
+             for record in mine if record["method"] == "floor"}
+    rows = []
+    for record in sorted(mine, key=lambda item: (str(item["descriptor"]), str(item["pass"]))):
+        if record["method"] == "floor":
+            continue
+        base = floor.get((record["descriptor"], "forward", record["device"]))
+        rows.append([
+            str(record["descriptor"]), str(record["pass"]), f"{record['batch']} x {record['size']}x{record['size']}",
+            str(record["device"]), milliseconds(float(record["time"])), milliseconds(base),
+            ratio(float(record["time"]), base),
+        ])
+    return rows
+
+
 def statistics_rows(records: list[dict[str, object]]) -> list[list[str]]:
     by_method: dict[str, dict[tuple, dict]] = defaultdict(dict)
     pymks: dict[tuple, dict[str, float]] = defaultdict(dict)
     for record in records:
+        if "descriptor" in record:
+            continue
         if record["method"] in ("spatialstats", "bare_fft"):
             by_method[str(record["method"])][key_of(record, STATISTICS_KEY)] = record
         elif str(record["method"]).startswith("pymks"):
@@ -103,6 +123,7 @@ def statistics_rows(records: list[dict[str, object]]) -> list[list[str]]:
 
 def loss_rows(records: list[dict[str, object]]) -> list[list[str]]:
     timings = [record for record in records if record["pass"] == "forward+backward" and "case" in record
+               and "descriptor" not in record
                and str(record["case"]).startswith("loss")]
     reference = {key_of(record, LOSS_KEY): float(record["time"]) for record in timings
                  if record["method"] == "torch_mse"}
@@ -120,7 +141,7 @@ def loss_rows(records: list[dict[str, object]]) -> list[list[str]]:
 
 def memory_rows(records: list[dict[str, object]]) -> list[list[str]]:
     rows = []
-    memory = [record for record in records if record["pass"] == "memory"]
+    memory = [record for record in records if record["pass"] == "memory" and "descriptor" not in record]
     for record in sorted(memory, key=lambda item: (str(item["device"]), str(item["method"]), int(item["batch"]))):
         peak, size = int(record["peak_extra_bytes"]), int(record["input_bytes"])
         bound = "" if record.get("exceeded_setup_high_water", True) else " (lower bound)"
@@ -142,6 +163,11 @@ TABLES = {
         "Losses, forward + backward (ms)",
         ["loss", "batch", "device", "ms", "/ torch MSE", "/ bare FFT"],
         loss_rows,
+    ),
+    "descriptors": (
+        "Descriptors (ms; floor: the least work of the same kind, see benchmarks/test_bench_descriptors.py)",
+        ["descriptor", "pass", "batch", "device", "ms", "floor (forward)", "/ floor"],
+        descriptor_rows,
     ),
     "memory": (
         "Peak extra memory of one loss forward + backward",
@@ -192,7 +218,7 @@ def plot_time_vs_size(records: list[dict[str, object]], destination: Path) -> bo
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    forward = [record for record in records if record["pass"] == "forward" and record["device"] == "cpu"
+    forward = [record for record in records if record["pass"] == "forward" and record["device"] == "cpu" and "descriptor" not in record
                and record["periodic"] and record["cutoff_mode"] == "full" and record["dtype"] == "float32"]
     ours = [record for record in forward if record["method"] == "spatialstats" and record["channels"] == 1]
     if not ours:
