@@ -209,6 +209,39 @@ def check_statistics_values(statistics: torch.Tensor, name: str, *, periodic: bo
             )
 
 
+# --- boundaries -------------------------------------------------------------------------------------------------------
+
+
+def check_periodic(periodic: object, name: str = "periodic") -> bool | tuple[bool, ...]:
+    """The shape-free part of a boundary option: a bool (every axis) or a non-empty sequence of bools, one per
+    spatial axis (``(True, True, False)``: a film periodic in-plane only). NumPy bools are accepted."""
+    if isinstance(periodic, (bool, np.bool_)):
+        return bool(periodic)
+    if (
+        isinstance(periodic, Sequence)
+        and not isinstance(periodic, str)
+        and len(periodic) > 0
+        and all(isinstance(p, (bool, np.bool_)) for p in periodic)
+    ):
+        return tuple(bool(p) for p in periodic)
+    raise ArgumentTypeError(
+        f"{name} must be a bool or a sequence of bools (one per spatial axis, e.g. (True, True, False)), "
+        f"got {periodic!r}"
+    )
+
+
+def resolve_periodic(periodic: object, ndim: int, name: str = "periodic") -> tuple[bool, ...]:
+    """One bool per spatial axis from a bool or a per-axis sequence (whose length must be ``ndim``)."""
+    checked = check_periodic(periodic, name)
+    if isinstance(checked, bool):
+        return (checked,) * ndim
+    if len(checked) != ndim:
+        raise ValueError(
+            f"{name} must give one bool per spatial axis ({ndim}), got {len(checked)} values: {checked}"
+        )
+    return checked
+
+
 # --- cutoff and pairs ------------------------------------------------------------------------------------------------
 
 
