@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from spatialstats._validation import check_unit_interval, require_floating_fields
+from spatialstats._validation import check_unit_interval, require_floating_fields, resolve_periodic
 
 _NATIVE_DTYPES = (torch.float32, torch.float64)
 
@@ -13,7 +13,7 @@ def prepare_fields(fields: object, periodic: object, check_values: bool, name: s
     """Validate ``(batch, phases, *spatial)`` fields and ``periodic``; return ``(batch, P, *spatial)`` in float32 or
     float64, where a single channel ``p`` becomes the two phases ``(1 - p, p)``."""
     fields = require_floating_fields(fields, name)
-    check_periodic(periodic)
+    check_periodic(periodic, fields.ndim - 2)
     if check_values:
         check_unit_interval(fields, name)
     work = fields if fields.dtype in _NATIVE_DTYPES else fields.float()
@@ -22,10 +22,9 @@ def prepare_fields(fields: object, periodic: object, check_values: bool, name: s
     return work
 
 
-def check_periodic(periodic: object) -> bool:
-    if not isinstance(periodic, bool):
-        raise TypeError(f"periodic must be a bool, got {periodic!r}")
-    return periodic
+def check_periodic(periodic: object, ndim: int) -> tuple[bool, ...]:
+    """``periodic`` as one bool per spatial axis (a bool, or a sequence of ``ndim`` bools)."""
+    return resolve_periodic(periodic, ndim)
 
 
 def check_length(value: object, name: str, spatial_shape: tuple[int, ...]) -> int:
@@ -48,7 +47,7 @@ def binary_labels(fields: object, periodic: object, name: str = "fields") -> tor
     channel is phase 1 of a two-phase field); the label of a voxel is its argmax phase.
     """
     fields = require_floating_fields(fields, name)
-    check_periodic(periodic)
+    check_periodic(periodic, fields.ndim - 2)
     check_unit_interval(fields, name)
     if not bool(((fields == 0) | (fields == 1)).all()):
         raise ValueError(

@@ -138,7 +138,7 @@ def directional_two_point_stats(
                 [0.0000, 0.5000, 0.0000]])
     """
     fields = require_floating_fields(fields, "fields")
-    check_periodic(periodic)
+    check_periodic(periodic, fields.ndim - 2)
     spatial_shape = tuple(fields.shape[2:])
     if cutoff is None:
         cutoff = min((n - 1) // 2 if periodic else n - 1 for n in spatial_shape)
