@@ -45,6 +45,18 @@ def test_loss_from_state_dict_or_path_agree_and_is_zero_only_at_a_match(tmp_path
     assert ss.style.VGG19StyleLoss is VGG19StyleLoss
 
 
+def test_reduction_matches_the_per_sample_values():
+    state = _state()
+    generator = torch.Generator().manual_seed(3)
+    x, y = torch.rand(3, 1, 16, 16, generator=generator), torch.rand(3, 1, 16, 16, generator=generator)
+    per_sample = VGG19StyleLoss(state)(x, y)
+    assert per_sample.shape == (3,) and VGG19StyleLoss(state).reduction == "none"
+    torch.testing.assert_close(VGG19StyleLoss(state, reduction="mean")(x, y), per_sample.mean())
+    torch.testing.assert_close(VGG19StyleLoss(state, reduction="sum")(x, y), per_sample.sum())
+    with pytest.raises(ValueError, match="reduction"):
+        VGG19StyleLoss(state, reduction="avg")
+
+
 def test_gradient_matches_finite_difference():
     loss = VGG19StyleLoss(_state()).double()
     generator = torch.Generator().manual_seed(2)

@@ -37,6 +37,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from spatialstats._validation import check_reduction
+from spatialstats.functional._common import reduce
+
 __all__ = ["VGG19_LAYOUT", "STYLE_LAYER_INDICES", "vgg19_features", "load_vgg19_features", "gram_matrix", "VGG19StyleLoss"]
 
 #: Output channels of the VGG-19 convolutions; "M" is a 2x2 max-pool (torchvision's configuration "E").
@@ -131,8 +134,12 @@ class VGG19StyleLoss(nn.Module):
     Args:
         weights: torchvision-format VGG-19 state dict, or the path of one. Required unless ``random_weights``.
         random_weights: use random weights instead (smoke tests only: the loss is then not meaningful).
+        reduction: ``"none"`` (default: one value per sample, what a per-sample training loop or
+            :func:`~spatialstats.reconstruction.reconstruct` needs), ``"mean"`` or ``"sum"`` over the batch, as in
+            ``torch.nn``.
 
-    Shapes: ``prediction`` and ``target`` ``(batch, 1 or 3, H, W)``, ``H, W >= 16``; output ``(batch,)``.
+    Shapes: ``prediction`` and ``target`` ``(batch, 1 or 3, H, W)``, ``H, W >= 16``; output ``(batch,)``, or a
+    scalar with ``reduction="mean"``/``"sum"``.
 
     .. math::
 
@@ -148,14 +155,17 @@ class VGG19StyleLoss(nn.Module):
         >>> images = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(0))
         >>> loss(images, images).tolist()
         [0.0, 0.0]
+        >>> VGG19StyleLoss(random_weights=True, reduction="mean")(images, images)
+        tensor(0.)
 
     References:
         Gatys, Ecker and Bethge, *A Neural Algorithm of Artistic Style*, arXiv:1508.06576 (2015).
     """
 
     def __init__(self, weights: str | os.PathLike | Mapping[str, torch.Tensor] | None = None, *,
-                 random_weights: bool = False) -> None:
+                 random_weights: bool = False, reduction: str = "none") -> None:
         super().__init__()
+        self.reduction = check_reduction(reduction)
         if not isinstance(random_weights, bool):
             raise TypeError(f"random_weights must be a bool, got {type(random_weights).__name__}")
         if weights is None and not random_weights:
@@ -189,10 +199,10 @@ class VGG19StyleLoss(nn.Module):
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Style loss of ``prediction`` against ``target``, both ``(batch, 1 or 3, H, W)`` in [0, 1]: one value per
-        sample ``(batch,)`` (the target's Gram matrices carry no gradient)."""
+        sample ``(batch,)``, reduced as ``reduction`` says (the target's Gram matrices carry no gradient)."""
         with torch.no_grad():
             target_grams = self._grams(target, "target")
         loss = prediction.new_zeros(prediction.shape[0])
         for predicted, expected in zip(self._grams(prediction, "prediction"), target_grams):
             loss = loss + (predicted - expected).square().sum(dim=(1, 2)) / predicted.shape[1] ** 2
-        return loss
+        return reduce(loss, self.reduction)
