@@ -67,7 +67,7 @@ def fft_lengths(
     is the least padding that keeps lags ``|r| <= c`` free of wrap-around."""
     flags = axis_flags(periodic, len(spatial_shape))
     return [
-        n if axis_periodic else fast_fft_length(n + c)  # type: ignore[operator]
+        n if axis_periodic else fast_fft_length(n + c)
         for n, c, axis_periodic in zip(spatial_shape, axis_cutoffs(spatial_shape, cutoffs, periodic), flags)
     ]
 
@@ -162,13 +162,17 @@ def valid_placement_counts(
     non-periodic axes times :math:`n_d` for each periodic one (where every start point is valid), on the layout's
     lags."""
     counts = torch.ones((), dtype=dtype, device=device)
-    flags = axis_flags(periodic, len(spatial_shape))
-    windows = window_lengths(spatial_shape, cutoffs, periodic)
-    for n, c, axis_periodic, window in zip(spatial_shape, axis_cutoffs(spatial_shape, cutoffs, periodic), flags, windows):
+    layout = zip(
+        spatial_shape,
+        axis_cutoffs(spatial_shape, cutoffs, periodic),
+        axis_flags(periodic, len(spatial_shape)),
+        window_lengths(spatial_shape, cutoffs, periodic),
+    )
+    for n, c, axis_periodic, window in layout:
         if axis_periodic:
             axis_counts = torch.full((window,), n, dtype=dtype, device=device)
         else:
-            axis_counts = (n - torch.arange(-c, c + 1, device=device).abs()).to(dtype)  # type: ignore[operator]
+            axis_counts = (n - torch.arange(-c, c + 1, device=device).abs()).to(dtype)
         counts = counts.unsqueeze(-1) * axis_counts
     return counts
 
@@ -186,7 +190,7 @@ def window_sums(
     ``C[n - 1 + r]`` and lags ``r > 0`` give ``C[n - 1] - C[r - 1]``: two slices per axis, every lag exact in O(N)
     work and no FFT.
     """
-    ndim = len(cutoffs) if cutoffs is not None else len(periodic)  # type: ignore[arg-type]
+    ndim = len(cutoffs) if cutoffs is not None else len(periodic)
     spatial_shape = tuple(values.shape[-ndim:])
     flags = axis_flags(periodic, ndim)
     for axis, (cutoff, axis_periodic) in enumerate(zip(axis_cutoffs(spatial_shape, cutoffs, periodic), flags)):
@@ -196,8 +200,8 @@ def window_sums(
             continue
         n = values.shape[dim]
         cumulative = torch.cumsum(values, dim=dim)
-        non_positive = cumulative.narrow(dim, n - 1 - cutoff, cutoff + 1)  # type: ignore[operator]
-        positive = cumulative.narrow(dim, n - 1, 1) - cumulative.narrow(dim, 0, cutoff)  # type: ignore[arg-type]
+        non_positive = cumulative.narrow(dim, n - 1 - cutoff, cutoff + 1)
+        positive = cumulative.narrow(dim, n - 1, 1) - cumulative.narrow(dim, 0, cutoff)
         values = torch.cat([non_positive, positive], dim=dim)
     return values.expand(*values.shape[:-ndim], *window_lengths(spatial_shape, cutoffs, periodic))
 
