@@ -387,3 +387,23 @@ def test_reconstruction_keeps_one_boundary_flag():
         reconstruct(target, periodic=(True, False), steps=1, progress=False)
     with pytest.raises(TypeError, match="periodic must be a bool"):
         reconstruct_from_slices(target, shape=(8, 8, 8), periodic=(True, False), steps=1, progress=False)
+
+
+@pytest.mark.parametrize("phases", [1, pytest.param(3, marks=pytest.mark.slow)])  # each compile takes seconds
+def test_compiled_graph_equals_eager_with_mixed_boundaries(random_fields, phases):
+    """With check_values=False a mixed tuple traces into one graph (nothing read on the host), values and gradients
+    equal to eager."""
+    fields = random_fields(2, phases, 6, 5).requires_grad_(True)
+    target = random_fields(2, phases, 6, 5)
+
+    def function(f):
+        stats = ss.two_point_stats(f, periodic=(True, False), check_values=False)
+        return stats.sum() + F.cess(f, target, periodic=(False, True), cutoff=(2, 1), check_values=False)
+
+    torch._dynamo.reset()
+    compiled = torch.compile(function, fullgraph=True, backend="aot_eager")
+    eager_value = function(fields)
+    (eager_gradient,) = torch.autograd.grad(eager_value, fields)
+    value = compiled(fields)
+    (gradient,) = torch.autograd.grad(value, fields)
+    torch.testing.assert_close((value, gradient), (eager_value, eager_gradient), rtol=1e-10, atol=1e-12)
