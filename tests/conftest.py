@@ -18,14 +18,21 @@ import pytest
 import torch
 
 
-def _offset_ranges(spatial_shape: Sequence[int], periodic: bool, cutoff: int | Sequence[int] | None) -> list[range]:
+def _axis_flags(periodic: bool | Sequence[bool], ndim: int) -> tuple[bool, ...]:
+    """One boundary flag per axis: a bool for every axis, or a per-axis sequence."""
+    return (periodic,) * ndim if isinstance(periodic, bool) else tuple(periodic)
+
+
+def _offset_ranges(
+    spatial_shape: Sequence[int], periodic: bool | Sequence[bool], cutoff: int | Sequence[int] | None
+) -> list[range]:
     """The offsets of each axis in output order, following the contract's layouts."""
     ranges = []
     cutoffs = [cutoff] * len(spatial_shape) if cutoff is None or isinstance(cutoff, int) else list(cutoff)
-    for n, c in zip(spatial_shape, cutoffs):
+    for n, c, axis_periodic in zip(spatial_shape, cutoffs, _axis_flags(periodic, len(spatial_shape))):
         if c is not None:
             ranges.append(range(-c, c + 1))
-        elif periodic:  # fftshift order: r = 0 at index n // 2
+        elif axis_periodic:  # fftshift order: r = 0 at index n // 2
             ranges.append(range(-(n // 2), n - n // 2))
         else:  # every lag: r = 0 at index n - 1
             ranges.append(range(-(n - 1), n))
@@ -35,15 +42,17 @@ def _offset_ranges(spatial_shape: Sequence[int], periodic: bool, cutoff: int | S
 def direct_two_point_stats(
     fields: np.ndarray,
     *,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Direct double sum over offsets and positions of one sample ``(P, *spatial)`` -> ``(P, P, *offsets)``."""
+    """Direct double sum over offsets and positions of one sample ``(P, *spatial)`` -> ``(P, P, *offsets)``;
+    ``periodic`` is a bool or one bool per axis (a periodic axis wraps, a non-periodic one drops the placement)."""
     fields = np.asarray(fields, dtype=np.float64)
     spatial_shape = fields.shape[1:]
     weights = np.ones(spatial_shape) if mask is None else np.asarray(mask, dtype=np.float64)
     ranges = _offset_ranges(spatial_shape, periodic, cutoff)
+    flags = _axis_flags(periodic, len(spatial_shape))
     num_phases = fields.shape[0]
     result = np.zeros((num_phases, num_phases, *(len(r) for r in ranges)))
     for out_index, offset in zip(
@@ -52,10 +61,8 @@ def direct_two_point_stats(
         numerator = np.zeros((num_phases, num_phases))
         denominator = 0.0
         for start in itertools.product(*(range(n) for n in spatial_shape)):
-            end = [s + r for s, r in zip(start, offset)]
-            if periodic:
-                end = [e % n for e, n in zip(end, spatial_shape)]
-            elif any(e < 0 or e >= n for e, n in zip(end, spatial_shape)):
+            end = [(s + r) % n if p else s + r for s, r, n, p in zip(start, offset, spatial_shape, flags)]
+            if any(e < 0 or e >= n for e, n in zip(end, spatial_shape)):
                 continue
             end = tuple(end)
             weight = weights[start] * weights[end]

@@ -6,7 +6,7 @@ import torch
 
 import spatialstats as ss
 from spatialstats.reconstruction import anneal, statistics_error
-from spatialstats.reconstruction.annealing import _offset_grid, _SwapState
+from spatialstats.reconstruction.annealing import _SwapState
 
 
 def square_target(size: int = 20) -> torch.Tensor:
@@ -36,7 +36,7 @@ def test_incremental_statistics_equal_full_recomputation(cutoff):
     height, width = 12, 10
     field = (rng.random((height, width)) < 0.3).astype(np.float64)
     window = None if cutoff is None else (cutoff, cutoff)
-    offsets_y, offsets_x = _offset_grid((height, width), window)
+    offsets_y, offsets_x = ss.offset_grid((height, width), cutoff=window).numpy()
     target = ss.two_point_stats(torch.from_numpy(field)[None, None], cutoff=window)[0].numpy()
     state = _SwapState(field, offsets_y, offsets_x, target)
     for _ in range(500):

@@ -1,8 +1,12 @@
 """Offset bookkeeping: FFT lengths, centring circular correlations by spectral shifts, negating offsets.
 
 A correlation computed by FFT on a grid of length ``L`` holds lag ``r`` at index ``r mod L``. The public layout is
-centred: with a cutoff ``c`` an axis holds lags ``-c .. c`` (index ``c`` is ``r = 0``); the full periodic layout
-(``cutoff=None``) is ``fftshift``'s, lags ``-(n // 2) .. (n - 1) // 2`` with ``r = 0`` at index ``n // 2``.
+centred and set per axis by that axis's boundary (``periodic``: a bool for every axis or one bool per axis) and
+cutoff: with a cutoff ``c`` an axis holds lags ``-c .. c`` (index ``c`` is ``r = 0``); without one (``cutoffs`` is
+``None``), a periodic axis holds ``fftshift``'s lags ``-(n // 2) .. (n - 1) // 2`` (``r = 0`` at index ``n // 2``)
+and a non-periodic axis the lags ``-(n - 1) .. n - 1``, i.e. the cutoff ``n - 1``. :func:`axis_cutoffs` turns both
+into one entry per axis, ``None`` marking a periodic axis in the full layout; the helpers below work axis by axis
+from it.
 """
 
 from __future__ import annotations
@@ -38,27 +42,62 @@ def _fast_fft_length(minimum: int) -> int:
 _cached_fast_fft_length = lru_cache(maxsize=None)(_fast_fft_length)
 
 
-def fft_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None, periodic: bool) -> list[int]:
-    """Periodic fields use their own length; non-periodic ones are zero-padded to a fast length ``>= n + c``,
-    which is the least padding that keeps lags ``|r| <= c`` free of wrap-around."""
-    if periodic:
-        return list(spatial_shape)
-    assert cutoffs is not None
-    return [fast_fft_length(n + c) for n, c in zip(spatial_shape, cutoffs)]
+def axis_flags(periodic: bool | Sequence[bool], ndim: int) -> tuple[bool, ...]:
+    """One boundary flag per axis from a bool (every axis) or a per-axis sequence (already validated)."""
+    if isinstance(periodic, Sequence):
+        return tuple(bool(p) for p in periodic)
+    return (bool(periodic),) * ndim
 
 
-def centring_shifts(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None) -> tuple[int, ...]:
+def axis_cutoffs(
+    spatial_shape: Sequence[int], cutoffs: Sequence[int] | None, periodic: bool | Sequence[bool] = True
+) -> tuple[int | None, ...]:
+    """Per axis the cutoff of the layout, ``None`` for a periodic axis in the full ``fftshift`` layout (``cutoffs``
+    ``None`` puts every axis in its full layout: ``n - 1`` on a non-periodic one)."""
+    if cutoffs is not None:
+        return tuple(cutoffs)
+    flags = axis_flags(periodic, len(spatial_shape))
+    return tuple(None if axis_periodic else n - 1 for n, axis_periodic in zip(spatial_shape, flags))
+
+
+def fft_lengths(
+    spatial_shape: Sequence[int], cutoffs: Sequence[int] | None, periodic: bool | Sequence[bool]
+) -> list[int]:
+    """A periodic axis uses its own length; a non-periodic one is zero-padded to a fast length ``>= n + c``, which
+    is the least padding that keeps lags ``|r| <= c`` free of wrap-around."""
+    flags = axis_flags(periodic, len(spatial_shape))
+    return [
+        n if axis_periodic else fast_fft_length(n + c)
+        for n, c, axis_periodic in zip(spatial_shape, axis_cutoffs(spatial_shape, cutoffs, periodic), flags)
+    ]
+
+
+def centring_shifts(
+    spatial_shape: Sequence[int], cutoffs: Sequence[int] | None, periodic: bool | Sequence[bool] = True
+) -> tuple[int, ...]:
     """Per axis, the index that lag 0 must land on: ``n // 2`` in the full periodic layout, else the cutoff."""
-    if cutoffs is None:
-        return tuple(n // 2 for n in spatial_shape)
-    return cutoffs
+    return tuple(
+        n // 2 if c is None else c for n, c in zip(spatial_shape, axis_cutoffs(spatial_shape, cutoffs, periodic))
+    )
 
 
-def window_lengths(spatial_shape: Sequence[int], cutoffs: tuple[int, ...] | None) -> tuple[int, ...]:
+def window_lengths(
+    spatial_shape: Sequence[int], cutoffs: Sequence[int] | None, periodic: bool | Sequence[bool] = True
+) -> tuple[int, ...]:
     """Number of offsets per axis in the public layout."""
-    if cutoffs is None:
-        return tuple(spatial_shape)
-    return tuple(2 * c + 1 for c in cutoffs)
+    return tuple(
+        n if c is None else 2 * c + 1 for n, c in zip(spatial_shape, axis_cutoffs(spatial_shape, cutoffs, periodic))
+    )
+
+
+def symmetric_window(
+    spatial_shape: Sequence[int], cutoffs: Sequence[int] | None, periodic: bool | Sequence[bool] = True
+) -> bool:
+    """Whether every axis holds lags ``-c .. c`` (so that :func:`negate_offsets` is a flip): only the full periodic
+    layout of an even axis is not symmetric."""
+    return all(
+        c is not None or n % 2 == 1 for n, c in zip(spatial_shape, axis_cutoffs(spatial_shape, cutoffs, periodic))
+    )
 
 
 def _shift_factors(
@@ -112,34 +151,59 @@ def negate_offsets(values: torch.Tensor, ndim: int) -> torch.Tensor:
 
 
 def valid_placement_counts(
-    spatial_shape: Sequence[int], cutoffs: tuple[int, ...], *, dtype: torch.dtype, device: torch.device
+    spatial_shape: Sequence[int],
+    cutoffs: Sequence[int] | None,
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    periodic: bool | Sequence[bool] = False,
 ) -> torch.Tensor:
-    r"""Number of placements of the vector ``r`` inside a non-periodic box, :math:`\prod_d (n_d - |r_d|)`,
-    for lags ``-c .. c`` per axis."""
+    r"""Number of placements of the vector ``r`` inside the box, :math:`\prod_d (n_d - |r_d|)` over the
+    non-periodic axes times :math:`n_d` for each periodic one (where every start point is valid), on the layout's
+    lags."""
     counts = torch.ones((), dtype=dtype, device=device)
-    for n, cutoff in zip(spatial_shape, cutoffs):
-        lags = torch.arange(-cutoff, cutoff + 1, device=device)
-        counts = counts.unsqueeze(-1) * (n - lags.abs()).to(dtype)
+    layout = zip(
+        spatial_shape,
+        axis_cutoffs(spatial_shape, cutoffs, periodic),
+        axis_flags(periodic, len(spatial_shape)),
+        window_lengths(spatial_shape, cutoffs, periodic),
+    )
+    for n, c, axis_periodic, window in layout:
+        if axis_periodic:
+            axis_counts = torch.full((window,), n, dtype=dtype, device=device)
+        else:
+            axis_counts = (n - torch.arange(-c, c + 1, device=device).abs()).to(dtype)
+        counts = counts.unsqueeze(-1) * axis_counts
     return counts
 
 
-def window_sums(values: torch.Tensor, cutoffs: tuple[int, ...]) -> torch.Tensor:
-    r"""For each lag ``r`` in ``-c .. c``, the sum of ``values`` over the end points of all valid placements,
-    :math:`\sum_{x:\,x,\,x+r \in \Omega} v(x + r)`, on the trailing ``len(cutoffs)`` axes.
+def window_sums(
+    values: torch.Tensor, cutoffs: Sequence[int] | None, periodic: bool | Sequence[bool] = False
+) -> torch.Tensor:
+    r"""For each lag ``r`` of the layout, the sum of ``values`` over the end points of all valid placements,
+    :math:`\sum_{x:\,x,\,x+r \in \Omega} v(x + r)`, on the trailing axes (one per entry of ``cutoffs``, or of
+    ``periodic`` when ``cutoffs`` is ``None``).
 
-    The valid end points form the box ``[max(0, r_d), n_d + min(0, r_d))`` per axis. With the inclusive cumulative
-    sum ``C``, lags ``r <= 0`` give ``C[n - 1 + r]`` and lags ``r > 0`` give ``C[n - 1] - C[r - 1]``: two slices
-    per axis, every lag exact in O(N) work and no FFT.
+    Along a periodic axis every point is an end point: the sum over the whole axis, the same for every lag (the
+    result is expanded along it, a view). Along a non-periodic axis the valid end points form the range
+    ``[max(0, r_d), n_d + min(0, r_d))``; with the inclusive cumulative sum ``C``, lags ``r <= 0`` give
+    ``C[n - 1 + r]`` and lags ``r > 0`` give ``C[n - 1] - C[r - 1]``: two slices per axis, every lag exact in O(N)
+    work and no FFT.
     """
-    ndim = len(cutoffs)
-    for axis, cutoff in enumerate(cutoffs):
+    ndim = len(cutoffs) if cutoffs is not None else len(periodic)
+    spatial_shape = tuple(values.shape[-ndim:])
+    flags = axis_flags(periodic, ndim)
+    for axis, (cutoff, axis_periodic) in enumerate(zip(axis_cutoffs(spatial_shape, cutoffs, periodic), flags)):
         dim = values.ndim - ndim + axis
+        if axis_periodic:
+            values = values.sum(dim=dim, keepdim=True)
+            continue
         n = values.shape[dim]
         cumulative = torch.cumsum(values, dim=dim)
         non_positive = cumulative.narrow(dim, n - 1 - cutoff, cutoff + 1)
         positive = cumulative.narrow(dim, n - 1, 1) - cumulative.narrow(dim, 0, cutoff)
         values = torch.cat([non_positive, positive], dim=dim)
-    return values
+    return values.expand(*values.shape[:-ndim], *window_lengths(spatial_shape, cutoffs, periodic))
 
 
 def window_irfftn(spectrum: torch.Tensor, lengths: Sequence[int], windows: Sequence[int]) -> torch.Tensor:

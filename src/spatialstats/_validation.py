@@ -181,11 +181,13 @@ def check_field_values(fields: torch.Tensor, name: str) -> None:
         )
 
 
-def check_statistics_values(statistics: torch.Tensor, name: str, *, periodic: bool) -> None:
+def check_statistics_values(
+    statistics: torch.Tensor, name: str, *, periodic: bool | Sequence[bool]
+) -> None:
     """Values of full 2-point statistics ``(batch, P, P, *offsets)``: finite, in [0, 1], the pairs summing to one
-    at every offset and, when ``periodic``, the marginals ``sum_h' f(h, h' | r)`` the same at every offset (they
-    are the volume fractions), which non-periodic (or masked) statistics are not. FFT round-off is allowed for:
-    every bound has the slack :func:`sum_tolerance`."""
+    at every offset and, when every axis is ``periodic``, the marginals ``sum_h' f(h, h' | r)`` the same at every
+    offset (they are the volume fractions), which statistics with a non-periodic axis (or masked ones) are not.
+    FFT round-off is allowed for: every bound has the slack :func:`sum_tolerance`."""
     tolerance = sum_tolerance(statistics.dtype)
     check_unit_interval(statistics, name, slack=tolerance)
     work = statistics.detach()
@@ -198,7 +200,7 @@ def check_statistics_values(statistics: torch.Tensor, name: str, *, periodic: bo
             f"{tolerance:g}), got sums in [{low!r}, {high!r}]; compute them with spatialstats.two_point_stats "
             "of fields whose phases sum to one"
         )
-    if periodic:
+    if all(resolve_periodic(periodic, statistics.ndim - 3)):
         marginals = work.sum(dim=2).flatten(2)
         spread = float((marginals.amax(dim=2) - marginals.amin(dim=2)).max())
         if spread > tolerance:
@@ -242,6 +244,13 @@ def resolve_periodic(periodic: object, ndim: int, name: str = "periodic") -> tup
     return checked
 
 
+def canonical_periodic(periodic: object, ndim: int, name: str = "periodic") -> bool | tuple[bool, ...]:
+    """:func:`resolve_periodic`, then a bool when every axis agrees (so ``(True, True)`` takes exactly the paths of
+    ``True``), else the per-axis tuple."""
+    flags = resolve_periodic(periodic, ndim, name)
+    return flags[0] if len(set(flags)) == 1 else flags
+
+
 # --- cutoff and pairs ------------------------------------------------------------------------------------------------
 
 
@@ -263,29 +272,34 @@ def check_cutoff(cutoff: object, name: str = "cutoff") -> int | tuple[int, ...] 
 
 
 def resolve_cutoff(
-    cutoff: int | Sequence[int] | None, spatial_shape: Sequence[int], periodic: bool
+    cutoff: int | Sequence[int] | None, spatial_shape: Sequence[int], periodic: bool | Sequence[bool]
 ) -> tuple[int, ...] | None:
-    """Turn ``cutoff`` into one non-negative int per axis, or ``None`` for the full periodic layout.
+    """Turn ``cutoff`` into one non-negative int per axis, or ``None`` for the full layout.
 
-    Periodic fields have ``n`` distinct offsets per axis, so a centred window ``-c..c`` needs ``2c + 1 <= n``.
-    Non-periodic fields have lags ``-(n - 1)..(n - 1)``; ``cutoff=None`` means all of them.
+    ``periodic`` is a bool or one bool per axis (see :func:`resolve_periodic`). A periodic axis has ``n`` distinct
+    offsets, so a centred window ``-c..c`` needs ``2c + 1 <= n``; a non-periodic axis has lags
+    ``-(n - 1)..(n - 1)``, so ``c <= n - 1``. ``cutoff=None`` means every offset: ``None`` is returned when some
+    axis is periodic (its full layout is ``fftshift``'s, see :mod:`spatialstats._offsets`), ``n - 1`` per axis
+    when none is.
     """
     ndim = len(spatial_shape)
+    flags = resolve_periodic(periodic, ndim)
     checked = check_cutoff(cutoff)
     if checked is None:
-        return None if periodic else tuple(n - 1 for n in spatial_shape)
+        return None if any(flags) else tuple(n - 1 for n in spatial_shape)
     cutoffs = (checked,) * ndim if isinstance(checked, int) else checked
     if len(cutoffs) != ndim:
         raise ValueError(
             f"cutoff must give one value per spatial axis ({ndim}), got {len(cutoffs)} values: {tuple(cutoffs)}"
         )
-    for axis, (c, n) in enumerate(zip(cutoffs, spatial_shape)):
-        largest = (n - 1) // 2 if periodic else n - 1
+    for axis, (c, n, axis_periodic) in enumerate(zip(cutoffs, spatial_shape, flags)):
+        largest = (n - 1) // 2 if axis_periodic else n - 1
         if c > largest:
-            kind = "periodic" if periodic else "non-periodic"
-            rule = "(n - 1) // 2" if periodic else "n - 1"
+            kind = "periodic" if axis_periodic else "non-periodic"
+            rule = "(n - 1) // 2" if axis_periodic else "n - 1"
+            field = "field" if len(set(flags)) == 1 else "axis"
             raise ValueError(
-                f"cutoff {c} is too large for spatial axis {axis} of size {n}: a {kind} field allows at most "
+                f"cutoff {c} is too large for spatial axis {axis} of size {n}: a {kind} {field} allows at most "
                 f"{rule} = {largest}"
             )
     return cutoffs

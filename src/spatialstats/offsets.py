@@ -7,24 +7,28 @@ from collections.abc import Sequence
 
 import torch
 
-from spatialstats._validation import MAX_SPATIAL_DIMS, resolve_cutoff
+from spatialstats import _offsets
+from spatialstats._validation import MAX_SPATIAL_DIMS, resolve_cutoff, resolve_periodic
 
 __all__ = ["offset_axes", "offset_grid"]
 
 
 def offset_axes(
-    spatial_shape: Sequence[int], *, periodic: bool = True, cutoff: int | Sequence[int] | None = None
+    spatial_shape: Sequence[int],
+    *,
+    periodic: bool | Sequence[bool] = True,
+    cutoff: int | Sequence[int] | None = None,
 ) -> list[torch.Tensor]:
     r"""Per spatial axis, the offsets :math:`r_d` held along that axis of :func:`~spatialstats.two_point_stats`'s
     output, in order.
 
-    The layouts are: with a cutoff :math:`c`, :math:`r_d = -c, \dots, c`; without one, a periodic axis of length
-    :math:`n` holds :math:`-\lfloor n/2 \rfloor, \dots, \lceil n/2 \rceil - 1` (``fftshift`` order) and a
-    non-periodic axis :math:`-(n - 1), \dots, n - 1`.
+    The layouts are, axis by axis: with a cutoff :math:`c`, :math:`r_d = -c, \dots, c`; without one, a periodic
+    axis of length :math:`n` holds :math:`-\lfloor n/2 \rfloor, \dots, \lceil n/2 \rceil - 1` (``fftshift``
+    order) and a non-periodic axis :math:`-(n - 1), \dots, n - 1`.
 
     Args:
         spatial_shape: the field's spatial shape ``(n_1, ..., n_d)``, 1 to 3 positive integers.
-        periodic: the boundary the statistics were computed with.
+        periodic: the boundary the statistics were computed with: a bool, or one bool per axis.
         cutoff: the ``cutoff`` given to the statistics (an int, one int per axis, or ``None``).
 
     Returns:
@@ -36,20 +40,22 @@ def offset_axes(
         [[-2, -1, 0, 1], [-2, -1, 0, 1, 2]]
         >>> [axis.tolist() for axis in offset_axes((4,), periodic=False, cutoff=2)]
         [[-2, -1, 0, 1, 2]]
+        >>> [axis.tolist() for axis in offset_axes((4, 3), periodic=(True, False))]
+        [[-2, -1, 0, 1], [-2, -1, 0, 1, 2]]
     """
     shape = _spatial_shape(spatial_shape)
-    if not isinstance(periodic, bool):
-        raise TypeError(f"periodic must be a bool, got {periodic!r}")
-    cutoffs = resolve_cutoff(cutoff, shape, periodic)
-    if cutoffs is None:
-        return [torch.arange(n) - n // 2 for n in shape]
-    return [torch.arange(-c, c + 1) for c in cutoffs]
+    flags = resolve_periodic(periodic, len(shape))
+    cutoffs = resolve_cutoff(cutoff, shape, flags)
+    return [
+        torch.arange(n) - n // 2 if c is None else torch.arange(-c, c + 1)
+        for n, c in zip(shape, _offsets.axis_cutoffs(shape, cutoffs, flags))
+    ]
 
 
 def offset_grid(
     spatial_shape: Sequence[int],
     *,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
@@ -62,7 +68,7 @@ def offset_grid(
 
     Args:
         spatial_shape: the field's spatial shape ``(n_1, ..., n_d)``, 1 to 3 positive integers.
-        periodic: the boundary the statistics were computed with.
+        periodic: the boundary the statistics were computed with: a bool, or one bool per axis.
         cutoff: the ``cutoff`` given to the statistics (an int, one int per axis, or ``None``).
         device: where to put the grid (default: CPU).
 
@@ -80,6 +86,8 @@ def offset_grid(
         >>> stats = two_point_stats(torch.rand(1, 1, 6, 6), cutoff=1)
         >>> stats.shape[-2:] == grid.shape[1:]
         True
+        >>> offset_grid((6, 4), periodic=(True, False)).shape  # 6 periodic lags by 2 * 4 - 1 non-periodic ones
+        torch.Size([2, 6, 7])
     """
     axes = offset_axes(spatial_shape, periodic=periodic, cutoff=cutoff)
     grids = torch.meshgrid(*axes, indexing="ij")

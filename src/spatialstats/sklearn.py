@@ -22,7 +22,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
         "spatialstats.sklearn needs scikit-learn: pip install 'spatialstats[sklearn]'"
     ) from error
 
-from spatialstats._validation import MAX_SPATIAL_DIMS
+from spatialstats._validation import MAX_SPATIAL_DIMS, check_periodic, resolve_periodic
 from spatialstats.statistics import two_point_stats
 
 __all__ = ["TwoPointCorrelation", "PrimitiveTransformer", "FlattenTransformer"]
@@ -43,7 +43,8 @@ class TwoPointCorrelation(BaseEstimator, TransformerMixin):
     Args:
         correlations: pairs ``[(l, l'), ...]`` to compute; ``None`` gives PyMKS's default
             ``[(0, 0), (0, 1), ..., (0, n_state - 1)]``.
-        periodic_boundary: periodic (default) or zero-padded, non-periodic boundaries.
+        periodic_boundary: periodic (default) or zero-padded, non-periodic boundaries; a bool, or one bool per
+            spatial axis (PyMKS's former ``periodic_axes``: ``(True, True, False)`` for a film periodic in-plane).
         cutoff: keep offsets with :math:`|r_d| \le c` on every axis (``2c + 1`` per axis). ``None`` gives PyMKS's
             default ``(min(spatial) - 1) // 2``. PyMKS silently clamps a larger cutoff; here it is an error.
         mask: optional confidence in [0, 1], shape ``(*spatial)`` (shared by every sample) or
@@ -70,7 +71,7 @@ class TwoPointCorrelation(BaseEstimator, TransformerMixin):
     def __init__(
         self,
         correlations: Sequence[tuple[int, int]] | None = None,
-        periodic_boundary: bool = True,
+        periodic_boundary: bool | Sequence[bool] = True,
         cutoff: int | None = None,
         mask: np.ndarray | None = None,
         device: str | torch.device | None = None,
@@ -103,7 +104,8 @@ class TwoPointCorrelation(BaseEstimator, TransformerMixin):
         pairs = _resolve_correlations(self.correlations, n_state)
         mask = _check_mask(self.mask, spatial, data.shape[0])
         window = (2 * cutoff + 1,) * len(spatial)
-        options = dict(pairs=pairs, periodic=self.periodic_boundary, cutoff=cutoff, device=self.device)
+        periodic = resolve_periodic(self.periodic_boundary, len(spatial), "periodic_boundary")
+        options = dict(pairs=pairs, periodic=periodic, cutoff=cutoff, device=self.device)
         if not lazy:
             return _correlate(data, mask, **options)
         return _correlate_lazy(data, mask, window, options)
@@ -182,8 +184,7 @@ def _is_dask(data: object) -> bool:
 
 
 def _check_options(transformer: TwoPointCorrelation) -> None:
-    if not isinstance(transformer.periodic_boundary, (bool, np.bool_)):
-        raise TypeError(f"periodic_boundary must be a bool, got {transformer.periodic_boundary!r}")
+    check_periodic(transformer.periodic_boundary, "periodic_boundary")
 
 
 def _check_data(data: object) -> tuple[tuple[int, ...], int]:
@@ -251,7 +252,7 @@ def _correlate(
     mask: np.ndarray | None,
     *,
     pairs: list[tuple[int, int]],
-    periodic: bool,
+    periodic: tuple[bool, ...],
     cutoff: int,
     device: object,
 ) -> np.ndarray:
@@ -265,7 +266,7 @@ def _correlate(
     weights = None if mask is None else torch.from_numpy(np.array(mask, dtype=np.float64)).to(fields.device)
     with torch.no_grad():
         stats = two_point_stats(
-            fields, periodic=bool(periodic), cutoff=cutoff, mask=weights, pairs=pairs, check_values=False
+            fields, periodic=periodic, cutoff=cutoff, mask=weights, pairs=pairs, check_values=False
         )
     return stats.movedim(1, -1).cpu().numpy()
 

@@ -16,6 +16,7 @@ from spatialstats._validation import (
     require_tensor,
     resolve_cutoff,
     resolve_pairs,
+    resolve_periodic,
 )
 
 __all__ = ["two_point_stats"]
@@ -26,7 +27,7 @@ _NATIVE_DTYPES = (torch.float32, torch.float64)
 def two_point_stats(
     fields: torch.Tensor,
     *,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     mask: torch.Tensor | None = None,
     pairs: Sequence[tuple[int, int]] | None = None,
@@ -45,7 +46,10 @@ def two_point_stats(
     :math:`\Omega_r` holds the :math:`\prod_d (n_d - |r_d|)` placements whose both ends lie inside the field. With a
     confidence ``mask`` :math:`w`, both fields are weighted by it and :math:`|\Omega_r|` becomes
     :math:`\sum_x w(x) w(x + r)` (PyMKS's definition). Everything is computed with real-to-complex FFTs, one per
-    phase, and only for the independent pairs, since :math:`f(h', h \mid r) = f(h, h' \mid -r)`.
+    phase, and only for the independent pairs, since :math:`f(h', h \mid r) = f(h, h' \mid -r)`. Boundaries can be
+    set per axis (``periodic=(True, True, False)``: a film periodic in-plane only): a periodic axis wraps and counts
+    :math:`n_d` placements, a non-periodic one counts :math:`n_d - |r_d|`, and :math:`|\Omega_r|` is the product
+    over the axes.
 
     Args:
         fields: phase probabilities or one-hot indicators ``(batch, phases, *spatial)`` with 1 to 3 spatial
@@ -54,12 +58,14 @@ def two_point_stats(
             fastest path. Two or more channels take the general path (one FFT per phase, one inverse per pair):
             the path follows from shapes only, never from the data, so for one-hot two-phase data pass the
             phase-1 channel alone (``fields[:, 1:]``) to get the fast path.
-        periodic: periodic boundaries (default) or zero-padded, non-periodic ones.
+        periodic: periodic boundaries (default) or zero-padded, non-periodic ones: a bool for every axis, or one
+            bool per spatial axis (PyMKS's former ``periodic_axes``). ``(True,) * d`` and ``(False,) * d`` give
+            exactly the results of ``True`` and ``False``.
         cutoff: keep offsets with :math:`|r_d| \le c_d` on every axis, ``2c + 1`` per axis; an int for all axes or
-            one int per axis. Periodic fields allow ``c <= (n - 1) // 2``, non-periodic ones ``c <= n - 1``; the
-            zero padding is only as large as the cutoff needs. ``None`` keeps every offset: ``n`` per axis in
-            ``fftshift`` order when periodic (``r = 0`` at index ``n // 2``), ``2n - 1`` when not (``r = 0`` at
-            index ``n - 1``).
+            one int per axis. Periodic axes allow ``c <= (n - 1) // 2``, non-periodic ones ``c <= n - 1``; the
+            zero padding is only as large as the cutoff needs. ``None`` keeps every offset: ``n`` per periodic axis
+            in ``fftshift`` order (``r = 0`` at index ``n // 2``), ``2n - 1`` per non-periodic axis (``r = 0`` at
+            index ``n - 1``); :func:`spatialstats.offset_grid` gives the offset of every index.
         mask: optional confidence in [0, 1], shape ``(*spatial)`` (shared) or ``(batch, *spatial)``; floating,
             integer or bool (as in PyMKS, an integer 0/1 mask gives the float mask's result). Offsets
             where the mask leaves no weight hold 0.
@@ -88,11 +94,14 @@ def two_point_stats(
         tensor(0.4444)
         >>> stats[0, :, :, 1, 1].sum()  # the pairs at each offset sum to one
         tensor(1.)
+        >>> film = torch.rand(2, 1, 8, 8, 4)  # periodic in-plane, not through the thickness
+        >>> spatialstats.two_point_stats(film, periodic=(True, True, False)).shape
+        torch.Size([2, 2, 2, 8, 8, 7])
     """
     fields = require_floating_fields(fields, "fields")
-    periodic = check_bool(periodic, "periodic")
     check_values = check_bool(check_values, "check_values")
     spatial_shape = tuple(fields.shape[2:])
+    periodic = resolve_periodic(periodic, len(spatial_shape))
     single_channel = fields.shape[1] == 1
     num_phases = 2 if single_channel else fields.shape[1]
     cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
@@ -138,14 +147,18 @@ def _prepare_mask(mask: object, fields: torch.Tensor, check_values: bool) -> tor
 
 
 def _spectral_layout(
-    spatial_shape: tuple[int, ...], cutoffs: tuple[int, ...] | None, periodic: bool, dtype: torch.dtype, device: torch.device
+    spatial_shape: tuple[int, ...],
+    cutoffs: tuple[int, ...] | None,
+    periodic: tuple[bool, ...],
+    dtype: torch.dtype,
+    device: torch.device,
 ) -> tuple[list[int], torch.Tensor, tuple[int, ...]]:
     """FFT lengths, the spectral factors that centre the result, and the window kept per axis."""
     lengths = _offsets.fft_lengths(spatial_shape, cutoffs, periodic)
     complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    shifts = _offsets.centring_shifts(spatial_shape, cutoffs)
+    shifts = _offsets.centring_shifts(spatial_shape, cutoffs, periodic)
     factors = _offsets.shift_factors(lengths, shifts, dtype=complex_dtype, device=device)
-    return lengths, factors, _offsets.window_lengths(spatial_shape, cutoffs)
+    return lengths, factors, _offsets.window_lengths(spatial_shape, cutoffs, periodic)
 
 
 def _centred_autocorrelation(
@@ -162,7 +175,7 @@ def _centred_autocorrelation(
 
 def _two_phase_stats(
     probability: torch.Tensor,
-    periodic: bool,
+    periodic: tuple[bool, ...],
     cutoffs: tuple[int, ...] | None,
     pair_list: list[tuple[int, int]] | None,
 ) -> torch.Tensor:
@@ -173,25 +186,26 @@ def _two_phase_stats(
     ``f11 = A / W``, ``f01 = (S_b - A) / W``, ``f10 = (S_a - A) / W``, ``f00 = 1 - f01 - f10 - f11``.
     Periodic fields have ``S_a = S_b = N v`` (``v`` the volume fraction) and ``W = N``, so every pair is
     ``c + s * A / N`` with constants ``c`` and signs ``s``: one FFT pair and one fused pass write the output.
+    With some periodic axes, ``W`` counts ``n_d`` placements along them and ``S`` sums over their whole length.
     """
     requested = pair_list or [(0, 0), (0, 1), (1, 0), (1, 1)]
     spatial_shape = tuple(probability.shape[1:])
     ndim = len(spatial_shape)
     lengths, factors, windows = _spectral_layout(spatial_shape, cutoffs, periodic, probability.dtype, probability.device)
-    if periodic:
+    if all(periodic):
         size = math.prod(spatial_shape)
         auto, spectrum = _centred_autocorrelation(probability, lengths, factors / size, windows)
         # The zero-frequency term is the sum of p: the volume fraction comes for free.
         volume_fraction = spectrum[(slice(None),) + (0,) * ndim].real / size
         result = _periodic_pairs(auto, volume_fraction, requested)
     else:
-        assert cutoffs is not None
         auto, _ = _centred_autocorrelation(probability, lengths, factors, windows)
         inverse_counts = 1 / _offsets.valid_placement_counts(
-            spatial_shape, cutoffs, dtype=auto.dtype, device=auto.device
+            spatial_shape, cutoffs, dtype=auto.dtype, device=auto.device, periodic=periodic
         )
         f11 = auto * inverse_counts
-        end_sums = _offsets.window_sums(probability, cutoffs) * inverse_counts
+        # constant along the periodic axes, so the flip below negates r even on a full periodic even axis
+        end_sums = _offsets.window_sums(probability, cutoffs, periodic) * inverse_counts
         parts = {(1, 1): f11, (0, 1): end_sums - f11}
         if (1, 0) in requested or (0, 0) in requested:
             parts[(1, 0)] = _offsets.negate_offsets(end_sums, ndim) - f11
@@ -225,7 +239,7 @@ def _periodic_pairs(auto: torch.Tensor, volume_fraction: torch.Tensor, requested
 
 def _general_stats(
     fields: torch.Tensor,
-    periodic: bool,
+    periodic: tuple[bool, ...],
     cutoffs: tuple[int, ...] | None,
     weights: torch.Tensor | None,
     pair_list: list[tuple[int, int]] | None,
@@ -239,16 +253,16 @@ def _general_stats(
     requested = pair_list or [(h, k) for h in range(num_phases) for k in range(num_phases)]
     # f(h', h | r) = f(h, h' | -r): a flip of a symmetric window. The full periodic layout of an even axis is not
     # symmetric, so there the swapped pairs are transformed directly.
-    symmetric_window = cutoffs is not None or all(n % 2 == 1 for n in spatial_shape)
+    symmetric_window = _offsets.symmetric_window(spatial_shape, cutoffs, periodic)
     computed = sorted({(min(h, k), max(h, k)) if symmetric_window else (h, k) for h, k in requested})
     phases = sorted({phase for pair in computed for phase in pair})
 
     if weights is not None:
         fields = fields * weights.unsqueeze(1)
-    if periodic and weights is None:  # a constant 1/N: folded into the spectral factors
+    if all(periodic) and weights is None:  # a constant 1/N: folded into the spectral factors
         factors, scale = factors / math.prod(spatial_shape), None
     else:
-        scale = _placement_reciprocals(spatial_shape, lengths, factors, windows, cutoffs, weights)
+        scale = _placement_reciprocals(spatial_shape, lengths, factors, windows, cutoffs, periodic, weights)
     spectra = torch.fft.rfftn(fields[:, phases] if len(phases) < num_phases else fields, s=lengths, dim=dims)
     position = {phase: i for i, phase in enumerate(phases)}
     shifted = spectra * factors.unsqueeze(0)
@@ -274,13 +288,15 @@ def _placement_reciprocals(
     factors: torch.Tensor,
     windows: tuple[int, ...],
     cutoffs: tuple[int, ...] | None,
+    periodic: tuple[bool, ...],
     weights: torch.Tensor | None,
 ) -> torch.Tensor:
-    """Per offset, one over the number of valid placements, ``1 / prod(n_d - |r_d|)``, or over the mask's weight of
-    placements, ``1 / sum_x w(x) w(x + r)`` (0 where the mask leaves none)."""
+    """Per offset, one over the number of valid placements, ``1 / prod(n_d - |r_d|)`` (``n_d`` on a periodic axis),
+    or over the mask's weight of placements, ``1 / sum_x w(x) w(x + r)`` (0 where the mask leaves none)."""
     if weights is None:
-        assert cutoffs is not None
-        return 1 / _offsets.valid_placement_counts(spatial_shape, cutoffs, dtype=factors.real.dtype, device=factors.device)
+        return 1 / _offsets.valid_placement_counts(
+            spatial_shape, cutoffs, dtype=factors.real.dtype, device=factors.device, periodic=periodic
+        )
     weight_sums, _ = _centred_autocorrelation(weights, lengths, factors, windows)
     # FFT round-off leaves ~eps * max where the true weight is 0: treat those offsets as having no placement.
     largest = weight_sums.flatten(1).amax(dim=1).reshape(-1, *([1] * len(spatial_shape)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from spatialstats._validation import check_positive, check_reduction, require_floating_fields
+from spatialstats._validation import check_periodic, check_positive, check_reduction, require_floating_fields
 from spatialstats.descriptors.lineal_path import lineal_path
 from spatialstats.descriptors.radial import directional_two_point_stats, radial_two_point_stats
 from spatialstats.descriptors.surface import surface_correlations
@@ -19,7 +19,7 @@ __all__ = ["DescriptorLoss", "DESCRIPTORS"]
 
 @dataclass(frozen=True)
 class _Options:
-    periodic: bool
+    periodic: bool | tuple[bool, ...]
     cutoff: int | Sequence[int] | None
     max_length: int | None
     bins: int | Sequence[float] | None
@@ -81,7 +81,8 @@ class DescriptorLoss(nn.Module):
     Args:
         target_descriptors: ``{name: (targets, ...)}`` precomputed descriptors, as :meth:`descriptors` returns.
         weights: ``{name: weight}`` with positive weights.
-        periodic, cutoff, max_length, bins: the descriptors' options (shared by all of them).
+        periodic, cutoff, max_length, bins: the descriptors' options (shared by all of them); ``periodic`` is a
+            bool or one bool per spatial axis.
         reduction: ``"none"`` (default: per sample), ``"mean"`` or ``"sum"`` over the batch.
         check_values: check that the fields are finite and inside [0, 1] at every call.
 
@@ -108,7 +109,7 @@ class DescriptorLoss(nn.Module):
         target_descriptors: Mapping[str, torch.Tensor],
         *,
         weights: Mapping[str, float],
-        periodic: bool = True,
+        periodic: bool | Sequence[bool] = True,
         cutoff: int | Sequence[int] | None = None,
         max_length: int | None = None,
         bins: int | Sequence[float] | None = None,
@@ -117,7 +118,8 @@ class DescriptorLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.weights = _check_weights(weights)
-        self.periodic, self.cutoff, self.max_length, self.bins = periodic, cutoff, max_length, bins
+        self.periodic = check_periodic(periodic)
+        self.cutoff, self.max_length, self.bins = cutoff, max_length, bins
         self.reduction = check_reduction(reduction)
         self.check_values = check_values
         if not isinstance(target_descriptors, Mapping) or set(target_descriptors) != set(self.weights):

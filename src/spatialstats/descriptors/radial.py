@@ -19,7 +19,7 @@ def radial_two_point_stats(
     fields: torch.Tensor,
     *,
     bins: int | Sequence[float] | torch.Tensor | None = None,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     pairs: Sequence[tuple[int, int]] | None = None,
     check_values: bool = True,
@@ -64,7 +64,7 @@ def radial_two_point_stats(
     spatial_shape = tuple(fields.shape[2:])
     cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
     # The bin layout is built on the CPU (no device synchronisation), then moved once.
-    distances = _offset_distances(spatial_shape, cutoffs).flatten()
+    distances = offset_grid(spatial_shape, periodic=periodic, cutoff=cutoffs).to(torch.float64).norm(dim=0).flatten()
     edges = _resolve_edges(bins, spatial_shape, cutoffs, float(distances.max()))
     # membership[k, j]: offset j falls in bin k; the average is one matrix product over the flattened window
     membership = (distances >= edges[:-1, None]) & (distances < edges[1:, None])
@@ -73,14 +73,6 @@ def radial_two_point_stats(
     flat = stats.flatten(start_dim=stats.ndim - len(spatial_shape))
     values = flat @ averaging.T
     return values, ((edges[1:] + edges[:-1]) / 2).to(dtype=stats.dtype, device=stats.device)
-
-
-def _offset_distances(spatial_shape: Sequence[int], cutoffs: Sequence[int] | None) -> torch.Tensor:
-    """Length :math:`|r|` (float64, CPU) of every offset of the statistics' centred window (``cutoffs`` per axis,
-    or ``None`` for the full periodic ``fftshift`` layout), from the public :func:`~spatialstats.offset_grid`."""
-    # A cutoff window has the same layout either way; the non-periodic rule admits every resolved cutoff.
-    grid = offset_grid(spatial_shape, periodic=cutoffs is None, cutoff=None if cutoffs is None else tuple(cutoffs))
-    return grid.to(torch.float64).norm(dim=0)
 
 
 def _resolve_edges(
@@ -109,7 +101,7 @@ def _resolve_edges(
 def directional_two_point_stats(
     fields: torch.Tensor,
     *,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | None = None,
     pairs: Sequence[tuple[int, int]] | None = None,
     check_values: bool = True,
@@ -118,12 +110,13 @@ def directional_two_point_stats(
 
     Each line along axis :math:`a` is a 1-D field; the statistics of all lines are averaged (all lines have the
     same number of valid placements, so this is the exact value of the definition on the whole field). Costs 1-D
-    FFTs only, much less than the full window of :func:`spatialstats.two_point_stats`.
+    FFTs only, much less than the full window of :func:`spatialstats.two_point_stats`. With one ``periodic`` flag
+    per axis, the lines along axis :math:`a` take axis :math:`a`'s boundary.
 
     Args:
         fields: ``(batch, phases, *spatial)`` probabilities, as for :func:`spatialstats.two_point_stats`.
-        cutoff: the largest lag ``c`` (one int for all axes); ``None`` gives the largest allowed on the smallest
-            axis (``(n - 1) // 2`` periodic, ``n - 1`` not).
+        cutoff: the largest lag ``c`` (one int for all axes); ``None`` gives the largest every axis allows (the
+            smallest of ``(n - 1) // 2`` over periodic axes and ``n - 1`` over non-periodic ones).
         periodic, pairs, check_values: as for :func:`spatialstats.two_point_stats`.
 
     Returns:
@@ -138,18 +131,18 @@ def directional_two_point_stats(
                 [0.0000, 0.5000, 0.0000]])
     """
     fields = require_floating_fields(fields, "fields")
-    check_periodic(periodic, fields.ndim - 2)
+    flags = check_periodic(periodic, fields.ndim - 2)
     spatial_shape = tuple(fields.shape[2:])
     if cutoff is None:
-        cutoff = min((n - 1) // 2 if periodic else n - 1 for n in spatial_shape)
+        cutoff = min((n - 1) // 2 if axis_periodic else n - 1 for n, axis_periodic in zip(spatial_shape, flags))
     if isinstance(cutoff, bool) or not isinstance(cutoff, int):
         raise TypeError(f"cutoff must be an int or None, got {cutoff!r}")
-    resolve_cutoff(cutoff, spatial_shape, periodic)
+    resolve_cutoff(cutoff, spatial_shape, flags)
     ndim = len(spatial_shape)
     profiles = []
     for axis in range(ndim):
         lines = fields.movedim(2 + axis, -1)
         lines = lines.movedim(1, -2).reshape(-1, fields.shape[1], spatial_shape[axis])
-        stats = two_point_stats(lines, periodic=periodic, cutoff=cutoff, pairs=pairs, check_values=check_values)
+        stats = two_point_stats(lines, periodic=flags[axis], cutoff=cutoff, pairs=pairs, check_values=check_values)
         profiles.append(stats.reshape(fields.shape[0], -1, *stats.shape[1:]).mean(dim=1))
     return torch.stack(profiles, dim=-2)

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 
 import torch
 
-from spatialstats.descriptors._common import prepare_fields
+from spatialstats.descriptors._common import check_periodic, prepare_fields
 from spatialstats.statistics import two_point_stats
 
 __all__ = ["interface_indicator", "surface_correlations"]
 
 
-def interface_indicator(fields: torch.Tensor, *, periodic: bool = True, check_values: bool = True) -> torch.Tensor:
+def interface_indicator(
+    fields: torch.Tensor, *, periodic: bool | Sequence[bool] = True, check_values: bool = True
+) -> torch.Tensor:
     r"""Discretised interface indicator of each phase: the central-difference gradient magnitude.
 
     .. math::
@@ -23,12 +25,12 @@ def interface_indicator(fields: torch.Tensor, *, periodic: bool = True, check_va
     area per volume, in voxel units). Across a flat interface normal to an axis :math:`M` is ``1/2`` on the two
     voxels beside it, so every such interface contributes exactly 1 per unit area and :math:`\langle M\rangle` is
     exact for lamellae; oblique and curved interfaces are estimated (a digitised disk's perimeter to a few per
-    cent, see the tests). Periodic fields wrap around; non-periodic ones repeat the edge voxel (no interface at the
+    cent, see the tests). Periodic axes wrap around; non-periodic ones repeat the edge voxel (no interface at the
     border of the sample). Differentiable; the gradient of :math:`M` at :math:`M = 0` is taken as 0.
 
     Args:
         fields: ``(batch, phases, *spatial)`` probabilities; a single channel is phase 1 of a two-phase field.
-        periodic: periodic boundaries (default) or none.
+        periodic: periodic boundaries (default) or none; a bool, or one bool per spatial axis.
         check_values: check that ``fields`` is finite and inside [0, 1] (reads the data).
 
     Returns:
@@ -41,13 +43,13 @@ def interface_indicator(fields: torch.Tensor, *, periodic: bool = True, check_va
         tensor([0.0000, 0.5000, 0.5000, 0.0000, 0.5000, 0.5000])
     """
     work = prepare_fields(fields, periodic, check_values)
-    return _gradient_magnitude(work, periodic).to(fields.dtype)
+    return _gradient_magnitude(work, check_periodic(periodic, work.ndim - 2)).to(fields.dtype)
 
 
-def _gradient_magnitude(work: torch.Tensor, periodic: bool) -> torch.Tensor:
+def _gradient_magnitude(work: torch.Tensor, periodic: tuple[bool, ...]) -> torch.Tensor:
     squared = torch.zeros_like(work)
-    for dim in range(2, work.ndim):
-        if periodic:
+    for dim, axis_periodic in zip(range(2, work.ndim), periodic):
+        if axis_periodic:
             ahead, behind = torch.roll(work, -1, dims=dim), torch.roll(work, 1, dims=dim)
         else:
             n = work.shape[dim]
@@ -63,7 +65,7 @@ def _gradient_magnitude(work: torch.Tensor, periodic: bool) -> torch.Tensor:
 def surface_correlations(
     fields: torch.Tensor,
     *,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     check_values: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +79,7 @@ def surface_correlations(
         F_{sv}(h, h' \mid r) = \langle M(h, x)\, m(h', x + r) \rangle,
 
     averaged like :func:`spatialstats.two_point_stats` (over every voxel when periodic, over the valid placements
-    when not). :math:`F_{ss}(h \mid 0) = \langle M^2\rangle` is finite here (it diverges in the continuum);
+    when not; per axis with one ``periodic`` flag per axis). :math:`F_{ss}(h \mid 0) = \langle M^2\rangle` is finite here (it diverges in the continuum);
     :math:`\sum_{h'} F_{sv}(h, h' \mid r) = s_v(h)` on periodic fields, and :math:`F_{sv}(h, h' \mid r) \to s_v(h)
     \phi_{h'}` at large :math:`|r|` for a disordered medium. Differentiable.
 
@@ -108,7 +110,7 @@ def surface_correlations(
     """
     work = prepare_fields(fields, periodic, check_values)
     phases = work.shape[1]
-    interfaces = _gradient_magnitude(work, periodic)
+    interfaces = _gradient_magnitude(work, check_periodic(periodic, work.ndim - 2))
     stacked = torch.cat([interfaces, work], dim=1)
     pairs = [(h, h) for h in range(phases)] + [(h, phases + k) for h in range(phases) for k in range(phases)]
     stats = two_point_stats(stacked, periodic=periodic, cutoff=cutoff, pairs=pairs, check_values=False)

@@ -16,8 +16,10 @@ import torch
 
 from spatialstats import _offsets
 from spatialstats._validation import (
+    canonical_periodic,
     check_bool,
     check_cutoff,
+    check_periodic,
     check_field_values,
     check_number,
     check_positive,
@@ -42,7 +44,7 @@ def _check_width(width: object) -> float:
 
 #: One check per loss option name, shared by the functions and the modules' ``__init__``.
 OPTION_CHECKS: dict[str, Callable[[object], object]] = {
-    "periodic": lambda value: check_bool(value, "periodic"),
+    "periodic": check_periodic,
     "kl": lambda value: check_bool(value, "kl"),
     "check_values": lambda value: check_bool(value, "check_values"),
     "reduction": check_reduction,
@@ -80,14 +82,15 @@ def num_phases_of(fields: torch.Tensor) -> int:
 
 @dataclass(frozen=True)
 class StatisticsLossInputs:
-    """Validated inputs of a statistics loss: tensors in loss precision, ``cutoff`` resolved per axis (``None``:
-    the full periodic layout), exactly one of ``target`` and ``target_statistics``, and the CESS options (``eps``
-    checked against the working dtype) when the loss has them."""
+    """Validated inputs of a statistics loss: tensors in loss precision, ``periodic`` a bool when every axis agrees
+    and one bool per axis otherwise, ``cutoff`` resolved per axis (``None``: the full layout with a periodic axis),
+    exactly one of ``target`` and ``target_statistics``, and the CESS options (``eps`` checked against the working
+    dtype) when the loss has them."""
 
     prediction: torch.Tensor
     target: torch.Tensor | None
     target_statistics: torch.Tensor | None
-    periodic: bool
+    periodic: bool | tuple[bool, ...]
     cutoff: tuple[int, ...] | None
     reduction: str
     eps: float | None = None
@@ -112,14 +115,15 @@ def prepare_statistics_loss(
     prediction = require_floating_fields(prediction, "prediction")
     if (target is None) == (target_statistics is None):
         raise ValueError("give exactly one of target (a microstructure) and target_statistics (its precomputed statistics)")
-    cutoffs = resolve_cutoff(options["cutoff"], tuple(prediction.shape[2:]), options["periodic"])
+    periodic = canonical_periodic(options["periodic"], prediction.ndim - 2)
+    cutoffs = resolve_cutoff(options["cutoff"], tuple(prediction.shape[2:]), periodic)
     if options["check_values"]:
         check_field_values(prediction, "prediction")
     if target is not None:
         target = _checked_target(target, prediction, options["check_values"])
     else:
         target_statistics = _checked_target_statistics(
-            target_statistics, prediction, cutoffs, options["periodic"], options["check_values"]
+            target_statistics, prediction, cutoffs, periodic, options["check_values"]
         )
     prediction = as_loss_precision(prediction)
     if "eps" in extra:
@@ -128,7 +132,7 @@ def prepare_statistics_loss(
         prediction,
         None if target is None else as_loss_precision(target),
         target_statistics,
-        options["periodic"],
+        periodic,
         cutoffs,
         options["reduction"],
         **extra,
@@ -153,7 +157,11 @@ def _checked_target(target: object, prediction: torch.Tensor, check_values: bool
 
 
 def _checked_target_statistics(
-    statistics: object, prediction: torch.Tensor, cutoffs: tuple[int, ...] | None, periodic: bool, check_values: bool
+    statistics: object,
+    prediction: torch.Tensor,
+    cutoffs: tuple[int, ...] | None,
+    periodic: bool | tuple[bool, ...],
+    check_values: bool,
 ) -> torch.Tensor:
     statistics = require_tensor(statistics, "target_statistics")
     if not statistics.is_floating_point():
@@ -161,7 +169,7 @@ def _checked_target_statistics(
             f"target_statistics must be a floating-point tensor of pair probabilities, got dtype {statistics.dtype}"
         )
     phases = num_phases_of(prediction)
-    wanted = (phases, phases, *_offsets.window_lengths(tuple(prediction.shape[2:]), cutoffs))
+    wanted = (phases, phases, *_offsets.window_lengths(tuple(prediction.shape[2:]), cutoffs, periodic))
     if tuple(statistics.shape[1:]) != wanted or statistics.shape[0] not in (1, prediction.shape[0]):
         raise ValueError(
             f"target_statistics must have shape (batch or 1, {', '.join(map(str, wanted))}) to match the "
@@ -191,11 +199,12 @@ def statistics_of(
     that name the caller's argument ``name``."""
     options = check_options(periodic=periodic, cutoff=cutoff, check_values=check_values)
     fields = require_floating_fields(fields, name)
-    cutoffs = resolve_cutoff(options["cutoff"], tuple(fields.shape[2:]), options["periodic"])
+    periodic = canonical_periodic(options["periodic"], fields.ndim - 2)
+    cutoffs = resolve_cutoff(options["cutoff"], tuple(fields.shape[2:]), periodic)
     if options["check_values"]:
         check_field_values(fields, name)
     with torch.no_grad():
-        return two_point_stats(as_loss_precision(fields), periodic=options["periodic"], cutoff=cutoffs, check_values=False)
+        return two_point_stats(as_loss_precision(fields), periodic=periodic, cutoff=cutoffs, check_values=False)
 
 
 def mean_over_offsets(per_pair_offset: torch.Tensor) -> torch.Tensor:

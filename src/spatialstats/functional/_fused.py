@@ -60,9 +60,10 @@ def get_chunk_pixels() -> int:
 
 
 def applies(inputs: StatisticsLossInputs) -> bool:
-    """Whether a validated loss call can take the fused path: a one-channel prediction and no gradient wanted for
-    the target side (the fused backward only differentiates the prediction). Decided from shapes and flags only."""
-    if inputs.prediction.shape[1] != 1:
+    """Whether a validated loss call can take the fused path: a one-channel prediction, the same boundary on every
+    axis (a per-axis mix takes the reference path) and no gradient wanted for the target side (the fused backward
+    only differentiates the prediction). Decided from shapes and flags only."""
+    if inputs.prediction.shape[1] != 1 or not isinstance(inputs.periodic, bool):
         return False
     other = inputs.target if inputs.target is not None else inputs.target_statistics
     return not (other is not None and other.requires_grad and torch.is_grad_enabled())

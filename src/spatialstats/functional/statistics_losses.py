@@ -32,7 +32,7 @@ def msess(
     target: torch.Tensor | None = None,
     *,
     target_statistics: torch.Tensor | None = None,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     reduction: str = "mean",
     check_values: bool = True,
@@ -54,13 +54,14 @@ def msess(
         target_statistics: instead of ``target``, its precomputed statistics ``(batch or 1, P, P, *offsets)``
             from :func:`spatialstats.two_point_stats` with the same ``periodic`` and ``cutoff``: a fixed target is
             then computed once.
-        periodic: periodic or non-periodic statistics.
+        periodic: periodic or non-periodic statistics; a bool, or one bool per spatial axis (see
+            :func:`spatialstats.two_point_stats`).
         cutoff: offsets kept, as in :func:`spatialstats.two_point_stats`.
         reduction: ``"mean"`` or ``"sum"`` over the batch, or ``"none"`` for one value per sample.
         check_values: check that the inputs are finite probabilities (reads the data; switch off in hot loops):
             fields in [0, 1] whose channels (if several) sum to one within ``max(1e-4, 4 * finfo(dtype).eps)``,
             and ``target_statistics`` in [0, 1] whose pairs sum to one at every offset within the same tolerance
-            and, when ``periodic``, whose marginals :math:`\sum_{h'} f(h, h' \mid r)` do not depend on
+            and, when every axis is periodic, whose marginals :math:`\sum_{h'} f(h, h' \mid r)` do not depend on
             :math:`r` (non-periodic or masked statistics given with ``periodic=True`` are refused; periodic
             statistics given with ``periodic=False`` and a cutoff have the right shape and valid values, and
             cannot be told apart).
@@ -93,7 +94,7 @@ def cess(
     target: torch.Tensor | None = None,
     *,
     target_statistics: torch.Tensor | None = None,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     kl: bool = False,
@@ -126,7 +127,8 @@ def cess(
             ``(batch, 1, *spatial)`` of a two-phase microstructure.
         target: target microstructure of the same batch size, spatial shape and number of phases.
         target_statistics: instead of ``target``, its precomputed statistics (see :func:`msess`).
-        periodic: periodic or non-periodic statistics.
+        periodic: periodic or non-periodic statistics; a bool, or one bool per spatial axis (see
+            :func:`spatialstats.two_point_stats`).
         cutoff: offsets kept, as in :func:`spatialstats.two_point_stats`.
         eps: the guard of the logarithm, > 0 and at least the smallest normal number of the working dtype
             (1.2e-38 in float32; a smaller one would underflow to 0 and is refused).
@@ -178,7 +180,7 @@ def center_crop_cess(
     target: torch.Tensor | None = None,
     *,
     target_statistics: torch.Tensor | None = None,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] = CENTER_CROP_CUTOFF,
     eps: float = 1e-6,
     kl: bool = False,
@@ -231,7 +233,7 @@ def mse_cess(
     *,
     target_statistics: torch.Tensor | None = None,
     alpha: float = 1.0,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     kl: bool = False,

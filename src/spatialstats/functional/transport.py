@@ -17,7 +17,7 @@ def transport_ss(
     target: torch.Tensor | None = None,
     *,
     target_statistics: torch.Tensor | None = None,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     reduction: str = "mean",
@@ -60,7 +60,8 @@ def transport_ss(
             ``(batch, 1, *spatial)`` of a two-phase microstructure.
         target: target microstructure of the same batch size, spatial shape and number of phases.
         target_statistics: instead of ``target``, its precomputed statistics (see :func:`msess`).
-        periodic: periodic or non-periodic statistics.
+        periodic: periodic or non-periodic statistics; a bool, or one bool per spatial axis (see
+            :func:`spatialstats.two_point_stats`).
         cutoff: offsets kept, as in :func:`spatialstats.two_point_stats`.
         eps: added to each pair's mean target statistic before dividing, > 0 (keeps pairs absent from the target
             finite).

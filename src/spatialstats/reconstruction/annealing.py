@@ -12,6 +12,7 @@ import torch
 
 from spatialstats._progress import progress_bar
 from spatialstats._validation import check_int, check_number, resolve_cutoff
+from spatialstats.offsets import offset_grid
 from spatialstats.statistics import two_point_stats
 
 
@@ -176,7 +177,7 @@ def anneal(
         raise ValueError(f"initial_temperature must be > 0, got {initial_temperature!r}")
 
     target_statistics = two_point_stats(target64, periodic=True, cutoff=window)
-    offsets_y, offsets_x = _offset_grid((height, width), window)
+    offsets_y, offsets_x = offset_grid((height, width), periodic=True, cutoff=window).numpy()
     rng = np.random.default_rng(seed)
     target_labels = target64[0, -1].numpy()
     num_ones = int(round(float(target_labels.sum())))
@@ -253,14 +254,3 @@ def _check_target(target: object) -> torch.Tensor:
     if not bool(((phase_one == 0) | (phase_one == 1)).all()):
         raise ValueError("target must be binary (0/1 values); annealing reconstructs binary fields")
     return phase_one
-
-
-def _offset_grid(shape: tuple[int, int], window: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets in the layout of :func:`spatialstats.two_point_stats`: ``-c..c``, or ``fftshift`` order when ``None``."""
-    axes = []
-    for axis, n in enumerate(shape):
-        if window is None:
-            axes.append(np.arange(n) - n // 2)
-        else:
-            axes.append(np.arange(-window[axis], window[axis] + 1))
-    return np.meshgrid(axes[0], axes[1], indexing="ij")

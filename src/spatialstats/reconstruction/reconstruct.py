@@ -20,7 +20,7 @@ from spatialstats.reconstruction._engine import (
 )
 from spatialstats.reconstruction.morphology import MorphologyReport, morphology
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
-from spatialstats._validation import check_int, check_number, is_int
+from spatialstats._validation import check_bool, check_int, check_number, is_int
 from spatialstats.functional._common import statistics_of
 from spatialstats.statistics import two_point_stats
 
@@ -167,6 +167,7 @@ def reconstruct(
         True
     """
     loss, cutoff = resolve_loss(loss, cutoff)
+    periodic = check_bool(periodic, "periodic")  # one flag: the morphology report has no per-axis boundaries yet
     _check_options(parameterization or "clip", steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
     if levels is not None:
         _check_count(levels, "levels")

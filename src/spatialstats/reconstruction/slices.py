@@ -9,7 +9,7 @@ from functools import partial
 import torch
 
 from spatialstats._progress import progress_bar
-from spatialstats._validation import resolve_cutoff
+from spatialstats._validation import check_bool, resolve_cutoff
 from spatialstats.fields import one_hot_from_labels
 from spatialstats.functional import clamp_loss
 from spatialstats.functional._common import mean_over_offsets
@@ -185,6 +185,7 @@ def reconstruct_from_slices(
     if loss not in _STATISTICS_LOSSES:
         raise ValueError(f"loss must be one of {tuple(_STATISTICS_LOSSES)}, got {loss!r}")
     _check_options(parameterization, steps, 1, 1, clamp_weight, clamp_delay, lr, None, seed)
+    periodic = check_bool(periodic, "periodic")  # one flag: slices and volume share it
     if slice_batch is not None:
         _check_count(slice_batch, "slice_batch")
     shape = _check_shape(shape)
