@@ -11,14 +11,15 @@ import torch
 from spatialstats.descriptors import lineal_path
 
 
-def brute_lineal_path(field: np.ndarray, max_length: int, periodic: bool) -> np.ndarray:
+def brute_lineal_path(field: np.ndarray, max_length: int, periodic: bool | tuple[bool, ...]) -> np.ndarray:
     """One sample ``(P, *spatial)`` -> ``(P, ndim, max_length + 1)`` by explicit loops over start points."""
     phases, spatial = field.shape[0], field.shape[1:]
+    axes = (periodic,) * len(spatial) if isinstance(periodic, bool) else periodic
     out = np.zeros((phases, len(spatial), max_length + 1))
     for h, axis, r in itertools.product(range(phases), range(len(spatial)), range(max_length + 1)):
         total, count = 0.0, 0
         for start in itertools.product(*(range(n) for n in spatial)):
-            if not periodic and start[axis] + r >= spatial[axis]:
+            if not axes[axis] and start[axis] + r >= spatial[axis]:
                 continue
             product = 1.0
             for k in range(r + 1):
@@ -47,6 +48,32 @@ def test_matches_brute_force(shape, periodic, binary):
     for b in range(2):
         expected = brute_lineal_path(fields[b].numpy(), max_length, periodic)
         np.testing.assert_allclose(result[b].numpy(), expected, rtol=0, atol=1e-13)
+
+
+MIXED = [((6, 7), (True, False)), ((7, 5), (False, True)), ((4, 5, 3), (False, True, True)), ((5, 3, 4), (True, False, False))]
+
+
+@pytest.mark.parametrize("shape, periodic", MIXED)
+@pytest.mark.parametrize("binary", [True, False])
+def test_per_axis_matches_brute_force(shape, periodic, binary):
+    """Held-out fields (seeds not used above): along axis a the segments wrap iff axis a is periodic."""
+    generator = torch.Generator().manual_seed(1000 + sum(shape))
+    fields = torch.rand(2, 2, *shape, generator=generator, dtype=torch.float64)
+    if binary:
+        fields = (fields > 0.35).double()
+    max_length = min(shape) - 1
+    result = lineal_path(fields, max_length=max_length, periodic=periodic)
+    for b in range(2):
+        expected = brute_lineal_path(fields[b].numpy(), max_length, periodic)
+        np.testing.assert_allclose(result[b].numpy(), expected, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("wraps", [True, False])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_uniform_tuple_equals_bool(shape, wraps):
+    fields = torch.rand(2, 3, *shape, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    expected = lineal_path(fields, max_length=2, periodic=wraps)
+    torch.testing.assert_close(lineal_path(fields, max_length=2, periodic=(wraps,) * len(shape)), expected, atol=0, rtol=0)
 
 
 def test_single_channel_is_two_phases():
@@ -78,7 +105,7 @@ def test_lamellae_closed_form():
 
 def test_gradcheck():
     fields = torch.rand(2, 2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    for periodic in (True, False):
+    for periodic in (True, False, (False, True)):
         assert torch.autograd.gradcheck(
             lambda f: lineal_path(f, max_length=3, periodic=periodic), (fields.requires_grad_(),)
         )
@@ -98,6 +125,8 @@ def test_half_precision_is_computed_in_float32():
         ({"max_length": -1}, ValueError, "max_length"),
         ({"max_length": 2.0}, TypeError, "max_length must be an int"),
         ({"max_length": 2, "periodic": 1}, TypeError, "periodic must be a bool"),
+        ({"max_length": 2, "periodic": (True, 0)}, TypeError, "periodic must be a bool or a sequence of bools"),
+        ({"max_length": 2, "periodic": (True,) * 3}, ValueError, r"periodic must give one bool per spatial axis \(2\)"),
     ],
 )
 def test_bad_options(kwargs, error, match):

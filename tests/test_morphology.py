@@ -14,8 +14,14 @@ from scipy import ndimage
 from spatialstats.reconstruction import morphology
 
 
-def _brute_components(labels: np.ndarray, num_phases: int, periodic: bool) -> list[list[int]]:
-    """Sizes of each phase's face-connected components; wrap-touching ones merged by an explicit union-find."""
+def _axes(periodic: bool | tuple[bool, ...], ndim: int) -> tuple[bool, ...]:
+    return (periodic,) * ndim if isinstance(periodic, bool) else periodic
+
+
+def _brute_components(labels: np.ndarray, num_phases: int, periodic: bool | tuple[bool, ...]) -> list[list[int]]:
+    """Sizes of each phase's face-connected components; ones touching across a periodic axis's wrap merged by an
+    explicit union-find."""
+    axes = _axes(periodic, labels.ndim)
     result = []
     for phase in range(num_phases):
         mask = labels == phase
@@ -27,8 +33,8 @@ def _brute_components(labels: np.ndarray, num_phases: int, periodic: bool) -> li
                 i = parent[i]
             return i
 
-        if periodic:
-            for axis in range(labels.ndim):
+        for axis in range(labels.ndim):
+            if axes[axis]:
                 first = np.take(components, 0, axis=axis)
                 last = np.take(components, -1, axis=axis)
                 for a, b in zip(first.ravel(), last.ravel()):
@@ -43,14 +49,15 @@ def _brute_components(labels: np.ndarray, num_phases: int, periodic: bool) -> li
     return result
 
 
-def _brute_interfaces(labels: np.ndarray, num_phases: int, periodic: bool) -> np.ndarray:
+def _brute_interfaces(labels: np.ndarray, num_phases: int, periodic: bool | tuple[bool, ...]) -> np.ndarray:
+    axes = _axes(periodic, labels.ndim)
     counts = np.zeros((num_phases, num_phases))
     for position in itertools.product(*map(range, labels.shape)):
         for axis in range(labels.ndim):
             neighbour = list(position)
             neighbour[axis] += 1
             if neighbour[axis] == labels.shape[axis]:
-                if not periodic or labels.shape[axis] == 1:
+                if not axes[axis] or labels.shape[axis] == 1:
                     continue
                 neighbour[axis] = 0
             a, b = labels[position], labels[tuple(neighbour)]
@@ -112,10 +119,14 @@ def test_3d_ball_and_absent_phase() -> None:
     shape=st.sampled_from([(7,), (5, 6), (1, 9), (4, 3, 5), (9, 8)]),
     num_phases=st.integers(2, 3),
     density=st.floats(0.2, 0.8),
-    periodic=st.booleans(),
+    periodic=st.one_of(st.booleans(), st.tuples(st.booleans(), st.booleans(), st.booleans())),
     seed=st.integers(0, 10_000),
 )
-def test_matches_brute_force(shape: tuple[int, ...], num_phases: int, density: float, periodic: bool, seed: int) -> None:
+def test_matches_brute_force(
+    shape: tuple[int, ...], num_phases: int, density: float, periodic: bool | tuple[bool, ...], seed: int
+) -> None:
+    if isinstance(periodic, tuple):  # one bool per spatial axis (mixed or not)
+        periodic = periodic[: len(shape)]
     rng = np.random.default_rng(seed)
     labels = np.where(rng.random((2, *shape)) < density, rng.integers(1, num_phases, (2, *shape)), 0)
     report = morphology(torch.from_numpy(labels), num_phases, periodic=periodic)
@@ -126,6 +137,44 @@ def test_matches_brute_force(shape: tuple[int, ...], num_phases: int, density: f
         expected = _brute_interfaces(labels[b], num_phases, periodic)
         np.testing.assert_allclose(report.interface_density[b].numpy(), expected)
         np.testing.assert_allclose(report.volume_fractions[b].numpy(), np.bincount(labels[b].ravel(), minlength=num_phases) / labels[b].size)
+
+
+@pytest.mark.parametrize("periodic", [(True, False), (False, True)])
+def test_per_axis_boundaries_on_held_out_maps(periodic: tuple[bool, bool]) -> None:
+    """Fixed held-out maps (not drawn by hypothesis) with mixed boundaries, against the brute force."""
+    rng = np.random.default_rng(2024)
+    labels = np.where(rng.random((3, 9, 11)) < 0.55, rng.integers(1, 3, (3, 9, 11)), 0)
+    report = morphology(torch.from_numpy(labels), 3, periodic=periodic)
+    assert report.periodic == periodic
+    for b in range(3):
+        assert [s.tolist() for s in report.component_sizes[b]] == _brute_components(labels[b], 3, periodic)
+        np.testing.assert_allclose(report.interface_density[b].numpy(), _brute_interfaces(labels[b], 3, periodic))
+
+
+def test_film_periodic_in_plane_only() -> None:
+    """A 3D film: a slab touching the top and bottom faces is one component only if axis 0 wraps."""
+    labels = torch.zeros(1, 6, 5, 5, dtype=torch.long)
+    labels[0, :2] = labels[0, 4:] = 1
+    assert morphology(labels, periodic=(False, True, True)).component_counts[0].tolist() == [1, 2]
+    assert morphology(labels, periodic=(True, False, False)).component_counts[0].tolist() == [1, 1]
+    uniform = morphology(labels, periodic=(True,) * 3)
+    reference = morphology(labels, periodic=True)
+    torch.testing.assert_close(uniform.interface_density, reference.interface_density, atol=0, rtol=0)
+    assert uniform.component_counts.tolist() == reference.component_counts.tolist() == [[1, 1]]
+    assert morphology(labels, periodic=(False,) * 3).component_counts.tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize(
+    ("periodic", "error", "match"),
+    [
+        ((True, False), ValueError, r"periodic must give one bool per spatial axis \(3\), got 2 values"),
+        ((True, 1, False), TypeError, "periodic must be a bool or a sequence of bools"),
+        ("yes", TypeError, "periodic must be a bool or a sequence of bools"),
+    ],
+)
+def test_bad_periodic(periodic: object, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        morphology(torch.zeros(1, 3, 3, 3, dtype=torch.long), periodic=periodic)  # type: ignore[arg-type]
 
 
 def test_batched_equals_single() -> None:

@@ -40,14 +40,17 @@ def check_length(value: object, name: str, spatial_shape: tuple[int, ...]) -> in
     return value
 
 
-def binary_labels(fields: object, periodic: object, name: str = "fields") -> torch.Tensor:
-    """Validate fields for the exact, non-differentiable descriptors and return integer labels ``(batch, *spatial)``.
+def binary_labels(
+    fields: object, periodic: object, name: str = "fields"
+) -> tuple[torch.Tensor, tuple[bool, ...]]:
+    """Validate fields for the exact, non-differentiable descriptors; return integer labels ``(batch, *spatial)``
+    and ``periodic`` as one bool per spatial axis.
 
     Accepts one-hot / probability fields ``(batch, phases, *spatial)`` whose values are all 0 or 1 (a single
     channel is phase 1 of a two-phase field); the label of a voxel is its argmax phase.
     """
     fields = require_floating_fields(fields, name)
-    check_periodic(periodic, fields.ndim - 2)
+    axes = check_periodic(periodic, fields.ndim - 2)
     check_unit_interval(fields, name)
     if not bool(((fields == 0) | (fields == 1)).all()):
         raise ValueError(
@@ -55,7 +58,7 @@ def binary_labels(fields: object, periodic: object, name: str = "fields") -> tor
             "first, e.g. with spatialstats.one_hot_from_labels(fields.argmax(1))"
         )
     if fields.shape[1] == 1:
-        return fields[:, 0].long()
+        return fields[:, 0].long(), axes
     if not bool((fields.sum(dim=1) == 1).all()):
         raise ValueError(f"{name} must be one-hot: every voxel in exactly one phase")
-    return fields.argmax(dim=1)
+    return fields.argmax(dim=1), axes

@@ -1,4 +1,4 @@
-"""Connected components (periodic-aware, torch only) and the 2-point cluster function C2."""
+"""Connected components (per-axis periodic, torch only) and the 2-point cluster function C2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from spatialstats._offsets import valid_placement_counts
+from spatialstats._components import component_roots
 from spatialstats._validation import resolve_cutoff
 from spatialstats.descriptors._common import binary_labels
 from spatialstats.statistics import two_point_stats
@@ -18,21 +18,22 @@ __all__ = ["connected_components", "cluster_function"]
 _CHUNK_VOXELS = 2**24  # cluster indicators transformed at once: ~128 MiB of float64
 
 
-def connected_components(fields: torch.Tensor, *, periodic: bool = True) -> torch.Tensor:
+def connected_components(fields: torch.Tensor, *, periodic: bool | Sequence[bool] = True) -> torch.Tensor:
     r"""Label the clusters of every phase: face-connected sets of voxels of one phase (exact; not differentiable).
 
-    Neighbours share a face (4 in 2D, 6 in 3D); with periodic boundaries the opposite faces of the field touch.
-    Computed in torch on the field's device by minimum-label propagation with pointer jumping: every voxel starts
-    with its own flat index, takes the smallest label among its same-phase neighbours and then the label of the
-    voxel its label points to, until nothing changes.
+    Neighbours share a face (4 in 2D, 6 in 3D); along a periodic axis the opposite faces of the field touch.
+    Computed in torch on the field's device by a vectorised union-find (shared with
+    :func:`spatialstats.reconstruction.morphology`): every face between two voxels of one phase hooks the larger
+    of their roots onto the smaller, and pointer jumping compresses the paths, until every face joins one root.
 
     Args:
         fields: binary ``(batch, phases, *spatial)`` one-hot fields (a single channel is phase 1 of two).
-        periodic: periodic boundaries (default) or none.
+        periodic: periodic boundaries (default) or none, for every axis, or one bool per spatial axis (e.g.
+            ``(True, True, False)``: clusters connect across the in-plane borders of a film only).
 
     Returns:
         ``(batch, *spatial)`` int64: two voxels hold the same value exactly when they lie in the same cluster; the
-        value is the flat index of one voxel of that cluster.
+        value is the smallest flat index (within the sample) of a voxel of that cluster.
 
     Example:
         >>> import torch, spatialstats as ss
@@ -41,39 +42,20 @@ def connected_components(fields: torch.Tensor, *, periodic: bool = True) -> torc
         tensor([0, 0, 2, 3, 4, 4, 0])
         >>> ss.descriptors.connected_components(line, periodic=False)[0]
         tensor([0, 0, 2, 3, 4, 4, 6])
+        >>> film = torch.tensor([[[[1., 0., 1.], [0., 0., 0.], [1., 0., 0.]]]])  # (batch, 1 channel, 3, 3)
+        >>> ss.descriptors.connected_components(film, periodic=(False, True))[0]  # rows wrap, columns do not
+        tensor([[0, 1, 0],
+                [1, 1, 1],
+                [6, 1, 1]])
     """
-    labels = binary_labels(fields, periodic)
-    return _components(labels, periodic)
-
-
-def _components(labels: torch.Tensor, periodic: bool) -> torch.Tensor:
-    batch, spatial_shape = labels.shape[0], tuple(labels.shape[1:])
-    size = math.prod(spatial_shape)
-    ids = torch.arange(size, device=labels.device).reshape(spatial_shape).expand(batch, *spatial_shape).clone()
-    links = []  # (dim, shift, whether each voxel's neighbour in that direction is in the same cluster)
-    for dim in range(1, labels.ndim):
-        for shift in (1, -1):
-            same = torch.roll(labels, shift, dims=dim) == labels
-            if not periodic:  # the voxels whose rolled neighbour wrapped around have no neighbour there
-                border = 0 if shift == 1 else labels.shape[dim] - 1
-                same.narrow(dim, border, 1).fill_(False)
-            links.append((dim, shift, same))
-    while True:
-        best = ids
-        for dim, shift, same in links:
-            best = torch.where(same, torch.minimum(best, torch.roll(ids, shift, dims=dim)), best)
-        flat = best.reshape(batch, size)
-        flat = flat.gather(1, flat)  # pointer jumping: adopt the label of the voxel the label names
-        updated = flat.reshape(ids.shape)
-        if torch.equal(updated, ids):
-            return ids
-        ids = updated
+    labels, axes = binary_labels(fields, periodic)
+    return component_roots(labels, axes)
 
 
 def cluster_function(
     fields: torch.Tensor,
     *,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     method: str = "auto",
 ) -> torch.Tensor:
@@ -95,8 +77,12 @@ def cluster_function(
 
     Args:
         fields: binary ``(batch, phases, *spatial)`` one-hot fields (a single channel is phase 1 of two).
-        periodic: periodic boundaries (default; clusters connect across the border) or none.
-        cutoff: as for :func:`spatialstats.two_point_stats`.
+        periodic: periodic boundaries (default; clusters connect across the border and offsets wrap) or none, for
+            every axis, or one bool per spatial axis (e.g. ``(True, True, False)``), as for
+            :func:`spatialstats.two_point_stats`.
+        cutoff: as for :func:`spatialstats.two_point_stats`: per axis at most ``(n - 1) // 2`` on a periodic axis and
+            ``n - 1`` on a non-periodic one; ``None`` gives ``n`` lags (``fftshift`` order) on a periodic axis and
+            ``2n - 1`` on a non-periodic one.
         method: ``"auto"`` (default), ``"fft"`` or ``"direct"``; all give the same values.
 
     Returns:
@@ -116,22 +102,21 @@ def cluster_function(
         >>> ss.two_point_stats(line, cutoff=3)[0, 1, 1]  # S2 also counts pairs in different clusters
         tensor([0.2500, 0.0000, 0.2500, 0.5000, 0.2500, 0.0000, 0.2500])
     """
-    labels = binary_labels(fields, periodic)
+    labels, axes = binary_labels(fields, periodic)
     spatial_shape = tuple(labels.shape[1:])
-    cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
+    lag_ranges = _lag_ranges(spatial_shape, cutoff, axes)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     phases = max(2, fields.shape[1])
-    ids = _components(labels, periodic)
+    ids = component_roots(labels, axes)
     out_dtype = fields.dtype if fields.dtype in (torch.float32, torch.float64) else torch.float32
-    lag_ranges = _lag_ranges(spatial_shape, cutoffs)
     if method == "auto":
         clusters = sum(len(torch.unique(sample)) for sample in ids)
         window = math.prod(len(lags) for lags in lag_ranges)
         method = "direct" if len(ids) * window <= _DIRECT_PER_CLUSTER * clusters else "fft"
     if method == "direct":
-        return _direct_cluster_function(ids, labels, phases, periodic, lag_ranges).to(out_dtype)
-    samples = [_sample_cluster_function(ids[b], labels[b], phases, periodic, cutoff) for b in range(len(ids))]
+        return _direct_cluster_function(ids, labels, phases, axes, lag_ranges).to(out_dtype)
+    samples = [_sample_cluster_function(ids[b], labels[b], phases, axes, cutoff, lag_ranges) for b in range(len(ids))]
     return torch.stack(samples).to(out_dtype)
 
 
@@ -139,22 +124,48 @@ _METHODS = ("auto", "fft", "direct")
 _DIRECT_PER_CLUSTER = 8  # offsets compared directly in the time of one cluster's FFT (measured: 128x128, CPU)
 
 
-def _lag_ranges(spatial_shape: tuple[int, ...], cutoffs: tuple[int, ...] | None) -> list[range]:
-    if cutoffs is None:  # the full periodic layout, fftshift order
-        return [range(-(n // 2), n - n // 2) for n in spatial_shape]
-    return [range(-c, c + 1) for c in cutoffs]
+def _lag_ranges(
+    spatial_shape: tuple[int, ...], cutoff: int | Sequence[int] | None, axes: tuple[bool, ...]
+) -> list[range]:
+    """Per axis, the lags of the output layout of :func:`spatialstats.two_point_stats`: ``-c..c`` with a cutoff;
+    with ``cutoff=None``, the ``n`` lags in ``fftshift`` order on a periodic axis, ``-(n - 1)..(n - 1)`` on a
+    non-periodic one."""
+    if len(set(axes)) == 1:  # one boundary for all axes: exactly the cutoff rules of two_point_stats with a bool
+        cutoffs = resolve_cutoff(cutoff, spatial_shape, axes[0])
+    elif cutoff is None:
+        cutoffs = None
+    else:  # each axis within its own limit: n - 1 everywhere, (n - 1) // 2 on the periodic axes
+        cutoffs = resolve_cutoff(cutoff, spatial_shape, False)
+        assert cutoffs is not None
+        resolve_cutoff(tuple(c if wraps else 0 for c, wraps in zip(cutoffs, axes)), spatial_shape, True)
+    if cutoffs is not None:
+        return [range(-c, c + 1) for c in cutoffs]
+    return [range(-(n // 2), n - n // 2) if wraps else range(1 - n, n) for n, wraps in zip(spatial_shape, axes)]
+
+
+def _placement_counts(
+    spatial_shape: tuple[int, ...], axes: tuple[bool, ...], lag_ranges: list[range], like: torch.Tensor
+) -> torch.Tensor:
+    r"""Number of start points of each offset, :math:`\prod_d m_d(r_d)`: :math:`n_d` on a periodic axis,
+    :math:`n_d - |r_d|` on a non-periodic one, shaped like the offset window."""
+    counts = like.new_ones(())
+    for n, wraps, lags in zip(spatial_shape, axes, lag_ranges):
+        lag = torch.arange(lags[0], lags[-1] + 1, device=like.device)
+        counts = counts.unsqueeze(-1) * (torch.full_like(lag, n) if wraps else n - lag.abs()).to(like.dtype)
+    return counts
 
 
 def _direct_cluster_function(
-    ids: torch.Tensor, labels: torch.Tensor, phases: int, periodic: bool, lag_ranges: list[range]
+    ids: torch.Tensor, labels: torch.Tensor, phases: int, axes: tuple[bool, ...], lag_ranges: list[range]
 ) -> torch.Tensor:
     """``(batch, phases, *offsets)``: count the start voxels whose end voxel ``r`` away has their cluster label.
 
-    The labels are padded once (wrapped when periodic, with -1, which matches nothing, when not); a loop runs over
-    the lags of the leading axes, and all lags of the last axis are compared at once through ``unfold``.
+    The labels are padded once (wrapped along the periodic axes, with -1, which matches nothing, along the others);
+    a loop runs over the lags of the leading axes, and all lags of the last axis are compared at once through
+    ``unfold``.
     """
     batch, spatial_shape = ids.shape[0], tuple(ids.shape[1:])
-    padded = _pad_labels(ids, lag_ranges, periodic)
+    padded = _pad_labels(ids, lag_ranges, axes)
     one_hot = torch.nn.functional.one_hot(labels, phases).movedim(-1, 1).to(torch.float64)
     one_hot = one_hot.reshape(batch, phases, -1, spatial_shape[-1])
     leading = list(itertools.product(*lag_ranges[:-1]))
@@ -167,17 +178,14 @@ def _direct_cluster_function(
         same = (windows == ids.unsqueeze(-2)).reshape(batch, -1, len(lag_ranges[-1]), spatial_shape[-1])
         counts[:, :, index] = torch.einsum("bpmn,bmrn->bpr", one_hot, same.to(torch.float64))
     counts = counts.reshape(batch, phases, *(len(lags) for lags in lag_ranges))
-    if periodic:
-        return counts / math.prod(spatial_shape)
-    cutoffs = tuple(lags[-1] for lags in lag_ranges)
-    return counts / valid_placement_counts(spatial_shape, cutoffs, dtype=counts.dtype, device=counts.device)
+    return counts / _placement_counts(spatial_shape, axes, lag_ranges, counts)
 
 
-def _pad_labels(ids: torch.Tensor, lag_ranges: list[range], periodic: bool) -> torch.Tensor:
-    """Extend each spatial axis by ``-lags[0]`` before and ``lags[-1]`` after: wrapped, or with -1."""
-    for dim, lags in enumerate(lag_ranges, start=1):
+def _pad_labels(ids: torch.Tensor, lag_ranges: list[range], axes: tuple[bool, ...]) -> torch.Tensor:
+    """Extend each spatial axis by ``-lags[0]`` before and ``lags[-1]`` after: wrapped if it is periodic, else -1."""
+    for dim, (lags, wraps) in enumerate(zip(lag_ranges, axes), start=1):
         n, before, after = ids.shape[dim], -lags[0], lags[-1]
-        if periodic:
+        if wraps:
             parts = [ids.narrow(dim, n - before, before), ids, ids.narrow(dim, 0, after)]
         else:
             shape = list(ids.shape)
@@ -190,12 +198,18 @@ def _pad_labels(ids: torch.Tensor, lag_ranges: list[range], periodic: bool) -> t
 
 
 def _sample_cluster_function(
-    ids: torch.Tensor, labels: torch.Tensor, phases: int, periodic: bool, cutoff: int | Sequence[int] | None
+    ids: torch.Tensor,
+    labels: torch.Tensor,
+    phases: int,
+    axes: tuple[bool, ...],
+    cutoff: int | Sequence[int] | None,
+    lag_ranges: list[range],
 ) -> torch.Tensor:
     """``(phases, *offsets)`` for one sample: the cluster autocorrelations, in chunks, summed per phase."""
     unique, inverse = torch.unique(ids, return_inverse=True)
     cluster_phase = labels.flatten()[unique]
     chunk = max(1, _CHUNK_VOXELS // ids.numel())
+    periodic = axes[0] if len(set(axes)) == 1 else axes  # a per-axis tuple only where the axes differ
     total = None
     for first in range(0, len(unique), chunk):
         members = torch.arange(first, min(first + chunk, len(unique)), device=ids.device)
@@ -211,15 +225,5 @@ def _sample_cluster_function(
         total.index_add_(0, cluster_phase[members], autocorrelations)
     assert total is not None
     # Every value is a whole number of voxel pairs over the number of placements: rounding removes FFT noise.
-    placements = _placement_counts(tuple(ids.shape), periodic, cutoff, total)
+    placements = _placement_counts(tuple(ids.shape), axes, lag_ranges, total)
     return (torch.round(total * placements) + 0.0) / placements  # + 0.0 turns a rounded -0.0 into 0.0
-
-
-def _placement_counts(
-    spatial_shape: tuple[int, ...], periodic: bool, cutoff: int | Sequence[int] | None, like: torch.Tensor
-) -> torch.Tensor:
-    if periodic:
-        return like.new_full((), float(math.prod(spatial_shape)))
-    cutoffs = resolve_cutoff(cutoff, spatial_shape, periodic)
-    assert cutoffs is not None
-    return valid_placement_counts(spatial_shape, cutoffs, dtype=like.dtype, device=like.device)

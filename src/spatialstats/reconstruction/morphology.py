@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-from spatialstats._validation import require_tensor
+from spatialstats._components import component_roots, face_pairs
+from spatialstats._validation import check_periodic, require_tensor, resolve_periodic
 
 __all__ = ["MorphologyReport", "morphology"]
 
@@ -23,7 +25,8 @@ class MorphologyReport:
         component_counts: connected components of each phase, ``torch.long`` ``(batch, P)``.
         component_sizes: ``component_sizes[b][h]`` holds the sizes (pixels) of phase ``h``'s components in map
             ``b``, ``torch.long``, largest first (empty when the phase is absent).
-        periodic: whether the maps were treated as periodic.
+        periodic: whether the maps were treated as periodic: a bool (every axis) or one bool per spatial axis, as
+            passed to :func:`morphology`.
 
     Example:
         >>> import torch
@@ -41,7 +44,7 @@ class MorphologyReport:
     interface_density: torch.Tensor
     component_counts: torch.Tensor
     component_sizes: list[list[torch.Tensor]]
-    periodic: bool
+    periodic: bool | tuple[bool, ...]
 
     @property
     def total_interface_density(self) -> torch.Tensor:
@@ -49,7 +52,9 @@ class MorphologyReport:
         return self.interface_density.sum(dim=(1, 2)) / 2
 
 
-def morphology(labels: torch.Tensor, num_phases: int | None = None, *, periodic: bool = True) -> MorphologyReport:
+def morphology(
+    labels: torch.Tensor, num_phases: int | None = None, *, periodic: bool | Sequence[bool] = True
+) -> MorphologyReport:
     r"""Volume fractions, interface density per phase pair and connected components per phase of label maps.
 
     For a label map :math:`\ell` on :math:`N` pixels (voxels) with unit vectors :math:`e_d` along each spatial axis:
@@ -62,16 +67,17 @@ def morphology(labels: torch.Tensor, num_phases: int | None = None, *, periodic:
     for :math:`h \ne h'`: :math:`s_{hh'}` counts the unit faces between the two phases, so it is an interface
     length per area in 2D (an area per volume in 3D) in pixel units. It is the "Manhattan" measure of the
     interface: for a smooth isotropic boundary it exceeds the Euclidean length by :math:`4/\pi` on average in 2D,
-    the same factor for target and reconstruction, so ratios of the two are meaningful. With ``periodic=True`` the
-    faces across the wrap count; otherwise they do not.
+    the same factor for target and reconstruction, so ratios of the two are meaningful. Along a periodic axis the
+    faces across the wrap count; along a non-periodic one they do not.
 
-    Connected components use the same faces (4-connectivity in 2D, 6 in 3D); with ``periodic=True`` components that
-    touch across the boundary are one component (a disk cut by the edge of a periodic image counts once).
+    Connected components use the same faces (4-connectivity in 2D, 6 in 3D): components that touch across the
+    boundary of a periodic axis are one component (a disk cut by the edge of a periodic image counts once).
 
     Args:
         labels: integer phase labels ``(batch, *spatial)`` with 1 to 3 spatial axes, values in ``0..P-1``.
         num_phases: :math:`P`; default ``labels.max() + 1`` (at least 2).
-        periodic: periodic boundaries (default) or not.
+        periodic: periodic boundaries (default) or not, for every axis, or one bool per spatial axis (e.g.
+            ``(True, True, False)``: a film periodic in-plane only).
 
     Returns:
         A :class:`MorphologyReport`.
@@ -86,21 +92,30 @@ def morphology(labels: torch.Tensor, num_phases: int | None = None, *, periodic:
         ([[0.8125, 0.1875]], [[1, 1]])
         >>> report.interface_density[0, 0, 1].item() * 64, report.component_sizes[0][1].tolist()
         (14.0, [12])
+        >>> stripe = torch.zeros(1, 4, 6, dtype=torch.long)
+        >>> stripe[0, :, 0] = stripe[0, :, 5] = 1  # two columns at the left and right edges
+        >>> morphology(stripe, periodic=(False, True)).component_counts.tolist()  # they touch across the wrap
+        [[1, 1]]
+        >>> morphology(stripe, periodic=(True, False)).component_counts.tolist()
+        [[1, 2]]
     """
+    periodic = check_periodic(periodic)
     labels, num_phases = _check_labels(labels, num_phases)
+    axes = resolve_periodic(periodic, labels.ndim - 1)
     batch = labels.shape[0]
     count = labels[0].numel()
     one_hot = torch.nn.functional.one_hot(labels.reshape(batch, -1), num_phases).to(torch.float64)
     volume_fractions = one_hot.mean(dim=1)
     pairs = torch.zeros(batch, num_phases * num_phases, dtype=torch.float64, device=labels.device)
-    for first, second in _neighbour_pairs(labels, periodic):
+    for first, second in face_pairs(labels, axes):
         unlike = first != second
         codes = (first * num_phases + second)[unlike].reshape(-1)
         sample = torch.nonzero(unlike, as_tuple=True)[0]
         pairs.index_put_((sample, codes), torch.ones_like(codes, dtype=torch.float64), accumulate=True)
     pairs = pairs.reshape(batch, num_phases, num_phases)
     interface_density = (pairs + pairs.transpose(1, 2)) / count
-    roots = _component_roots(labels, periodic)
+    roots = component_roots(labels, axes).reshape(batch, count)
+    roots = (roots + torch.arange(batch, device=labels.device).unsqueeze(1) * count).reshape(-1)  # batch-wide index
     counts, sizes = _component_statistics(labels.reshape(-1), roots, batch, num_phases)
     return MorphologyReport(volume_fractions, interface_density, counts, sizes, periodic)
 
@@ -119,49 +134,6 @@ def _check_labels(labels: object, num_phases: int | None) -> tuple[torch.Tensor,
     if low < 0 or high >= num_phases:
         raise ValueError(f"labels must lie in 0..{num_phases - 1} for num_phases={num_phases}, got values in [{low}, {high}]")
     return labels.long(), num_phases
-
-
-def _neighbour_pairs(values: torch.Tensor, periodic: bool) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``(value at x, value at x + e_d)`` for every spatial axis ``d``; without ``periodic`` the wrap is dropped."""
-    pairs = []
-    for dim in range(1, values.ndim):
-        shifted = values.roll(-1, dims=dim)
-        if periodic:
-            if values.shape[dim] > 1:
-                pairs.append((values, shifted))
-        else:
-            length = values.shape[dim] - 1
-            pairs.append((values.narrow(dim, 0, length), shifted.narrow(dim, 0, length)))
-    return pairs
-
-
-def _component_roots(labels: torch.Tensor, periodic: bool) -> torch.Tensor:
-    """Root (smallest flat index) of each pixel's component; edges join face neighbours of the same phase.
-
-    Union-find by vectorised hooking of roots onto the smaller root of each edge, then full path compression,
-    repeated until every edge joins pixels with the same root (a few rounds, logarithmic in practice).
-    """
-    index = torch.arange(labels.numel(), device=labels.device).reshape(labels.shape)
-    first, second = [index.new_zeros(0)], [index.new_zeros(0)]
-    for (a, b), (label_a, label_b) in zip(_neighbour_pairs(index, periodic), _neighbour_pairs(labels, periodic)):
-        same = label_a == label_b
-        first.append(a[same])
-        second.append(b[same])
-    first, second = torch.cat(first), torch.cat(second)
-    parent = index.reshape(-1).clone()
-    while True:
-        root_a, root_b = parent[first], parent[second]
-        differ = root_a != root_b
-        if not bool(differ.any()):
-            return parent
-        root_a, root_b = root_a[differ], root_b[differ]
-        smaller = torch.minimum(root_a, root_b)
-        parent.scatter_reduce_(0, torch.cat([root_a, root_b]), torch.cat([smaller, smaller]), reduce="amin")
-        while True:
-            jumped = parent[parent]
-            if bool((jumped == parent).all()):
-                break
-            parent = jumped
 
 
 def _component_statistics(
