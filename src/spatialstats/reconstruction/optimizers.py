@@ -25,9 +25,12 @@ class LBFGSB(torch.optim.Optimizer):
        :math:`s_k^\top y_k > 0`), with :math:`H_0 = (s^\top y / y^\top y) I` from the newest pair; :math:`d_A = 0`,
        and components that would leave the box from a bound are zeroed. Without pairs (first iteration, or after a
        reset) :math:`d = -g / \lVert g \rVert_2`, as in L-BFGS-B. If :math:`g^\top d \ge 0` the history is reset.
-    3. *Projected backtracking (Armijo)*: :math:`x(t) = P_{[l,u]}(x + t d)` from :math:`t` = ``lr``, halved until
+    3. *Projected backtracking (Armijo)*: :math:`x(t) = P_{[l,u]}(x + t d)` from :math:`t` = ``lr``, shortened
+       (to the minimum of a quadratic interpolation, within :math:`[0.1 t, 0.5 t]`) until
        :math:`f(x(t)) \le f(x) + c_1\, g^\top (x(t) - x)` with :math:`g^\top (x(t) - x) < 0`
-       (at most ``max_backtracks`` halvings; otherwise the history is reset and the iterate kept).
+       (at most ``max_backtracks`` halvings; otherwise the history is reset and the iterate kept). When even a
+       steepest-descent step fails, later steps from the same parameters only evaluate the loss (converged to
+       rounding), so that ``tolerance``/``patience`` in :func:`~spatialstats.reconstruction.reconstruct` see it.
 
     Iterates never leave the box, so curvature pairs and line searches see the true objective (a projection applied
     *after* a step, as with ``torch.optim.LBFGS`` on clipped parameters, breaks both). ``step(closure)`` runs
@@ -43,7 +46,7 @@ class LBFGSB(torch.optim.Optimizer):
         bounds: ``(low, high)`` with ``low < high`` (finite), the box for every element; the initial parameters
             are projected into it at the first step.
         max_iter: iterations per ``step``, >= 1.
-        max_backtracks: halvings of the step per line search, >= 1.
+        max_backtracks: trials per line search, >= 1.
         c1: Armijo constant in (0, 1).
 
     Example:
@@ -107,11 +110,16 @@ class LBFGSB(torch.optim.Optimizer):
         self._set_params(x)
         first = closure()
         loss, g = float(first), self._flat_grad()
+        if state.get("stalled") is not None and torch.equal(state["stalled"], x):
+            return first  # even a steepest-descent step failed here: converged to rounding, nothing left to do
+        state["stalled"] = None
         for _ in range(options["max_iter"]):
             d = self._direction(x, g, state["pairs"], low, high)
+            steepest = not state["pairs"]
             moved = self._line_search(closure, x, loss, g, d, options)
             if moved is None:
                 state["pairs"].clear()
+                state["stalled"] = x if steepest else None
                 break
             x_new, loss, g_new = moved
             _remember(state["pairs"], x_new - x, g_new - g, options["history_size"])
@@ -148,7 +156,7 @@ class LBFGSB(torch.optim.Optimizer):
             value = float(closure())
             if value <= loss + options["c1"] * decrease:
                 return trial, value, self._flat_grad()
-            t *= 0.5
+            t = _shorter_step(t, loss, decrease, value)
         self._set_params(x)
         return None
 
@@ -181,6 +189,14 @@ def _two_loop(q: torch.Tensor, pairs: list) -> torch.Tensor:
         beta = rho * float(y.dot(r))
         r.add_(s, alpha=alpha - beta)
     return r
+
+
+def _shorter_step(t: float, loss: float, decrease: float, value: float) -> float:
+    """Next trial step after a rejected one: the minimum of the quadratic through ``loss`` (slope ``decrease / t``)
+    and ``value`` at ``t``, kept in ``[0.1 t, 0.5 t]``."""
+    curvature = (value - loss - decrease) / (t * t)
+    proposal = -decrease / (2.0 * curvature * t) if curvature > 0 else 0.5 * t
+    return min(max(proposal, 0.1 * t), 0.5 * t)
 
 
 def _remember(pairs: list, s: torch.Tensor, y: torch.Tensor, history_size: int) -> None:
