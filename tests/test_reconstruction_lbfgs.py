@@ -163,5 +163,13 @@ def test_step_needs_a_closure_and_reconstruct_names_the_choices() -> None:
         LBFGSB([torch.zeros(2, requires_grad=True)]).step()
     with pytest.raises(ValueError, match="lbfgs-b"):
         reconstruct(_target(16, seed=0), optimizer="lbfgsb", steps=2, progress=False)
+    with pytest.raises(ValueError, match="parameterization='clip', got parameterization='logits'"):
+        reconstruct(_target(16, seed=0), optimizer="lbfgs-b", parameterization="logits", steps=2, progress=False)
+    three = ss.one_hot_from_labels(torch.randint(0, 3, (1, 16, 16), generator=torch.Generator().manual_seed(0)), 3)
+    with pytest.raises(ValueError, match="pass parameterization='clip'"):  # default fine level: logits
+        reconstruct(three, optimizer=LBFGSB, steps=2, progress=False)
+    wide = reconstruct(_target(16, seed=0), optimizer=lambda p: LBFGSB(p, bounds=(-30.0, 30.0)), loss="msess",
+                       parameterization="logits", clamp_weight=0.0, steps=5, progress=False)  # a box meant for logits
+    assert wide.steps_run == 5
     with pytest.raises(ValueError, match="one parameter group"):
         LBFGSB([{"params": [torch.zeros(1, requires_grad=True)]}, {"params": [torch.zeros(1, requires_grad=True)]}])

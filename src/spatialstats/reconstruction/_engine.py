@@ -119,6 +119,22 @@ def closure_based(optimizer: torch.optim.Optimizer) -> bool:
     return isinstance(optimizer, (torch.optim.LBFGS, LBFGSB))
 
 
+def check_box_parameterization(optimizer: object, parameterization: str) -> None:
+    """Refuse :class:`LBFGSB` with its default box [0, 1] on logits (the box is meant for pixel values); ``optimizer``
+    is what the caller gave (name, class) or the optimizer made."""
+    boxed = (
+        (isinstance(optimizer, str) and OPTIMIZERS.get(optimizer) is LBFGSB)
+        or (isinstance(optimizer, type) and issubclass(optimizer, LBFGSB))
+        or (isinstance(optimizer, LBFGSB) and optimizer.defaults["bounds"] == (0.0, 1.0))
+    )
+    if boxed and parameterization != "clip":
+        raise ValueError(
+            "optimizer LBFGSB ('lbfgs-b') keeps the parameters in [0, 1], which are pixel values only with "
+            f"parameterization='clip', got parameterization={parameterization!r} (more than two phases default to "
+            "'logits' on the fine multigrid level: pass parameterization='clip')"
+        )
+
+
 def optimizer_step(optimizer: torch.optim.Optimizer, evaluate: Callable[[], torch.Tensor]) -> torch.Tensor:
     """One ``optimizer.step(closure)``; works for plain and closure-based (L-BFGS) optimizers alike.
 

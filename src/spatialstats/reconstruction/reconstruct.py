@@ -12,6 +12,7 @@ from spatialstats.fields import one_hot_from_labels
 from spatialstats.reconstruction._engine import (
     EarlyStopping,
     OptimizerFactory,
+    check_box_parameterization,
     closure_based,
     make_optimizer,
     optimizer_step,
@@ -137,8 +138,8 @@ def reconstruct(
             defaults to 25.
         eps: the CESS logarithm's :math:`\epsilon`.
         num_samples: independent reconstructions per target (different seeds).
-        optimizer: ``"lbfgs-b"`` (:class:`~spatialstats.reconstruction.LBFGSB`), a ``torch.optim.Optimizer``
-            subclass, called as ``optimizer(params, lr=lr)`` (``LBFGS`` also with
+        optimizer: ``"lbfgs-b"`` (:class:`~spatialstats.reconstruction.LBFGSB`; needs ``parameterization="clip"``,
+            also for more than two phases), a ``torch.optim.Optimizer`` subclass, called as ``optimizer(params, lr=lr)`` (``LBFGS`` also with
             ``max_iter=1, line_search_fn="strong_wolfe"`` and no gradient tolerance), or any callable
             ``factory(params)`` returning an optimizer (``lr`` is then ignored). Every step calls
             ``optimizer.step(closure)``, so closure-based optimizers work; ``tolerance``/``patience`` apply alike.
@@ -181,6 +182,7 @@ def reconstruct(
     levels, parameterization, coarse_parameterization = _default_schedule(
         levels, parameterization, num_phases, target is not None, spatial_shape
     )
+    check_box_parameterization(optimizer, parameterization)  # before a coarse level runs
     dtype, device = expected.dtype, expected.device
     expected = expected.repeat_interleave(num_samples, dim=0)
     channels = 1 if num_phases == 2 else num_phases
@@ -293,6 +295,7 @@ def _groups(
     """One optimizer over the batch, or one per reconstruction for closure-based optimizers (L-BFGS)."""
     leaf = _leaf(parameters, parameterization)
     whole = make_optimizer(optimizer, leaf, lr)
+    check_box_parameterization(whole, parameterization)
     if not closure_based(whole) or parameters.shape[0] == 1:
         return [(slice(None), leaf, whole)]
     groups = []
