@@ -138,6 +138,7 @@ nitpick_ignore = [
     ("py:class", "np.ndarray"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "collections.abc.Callable"),
+    ("py:class", "collections.abc.Iterable"),
     ("py:class", "sklearn.base.BaseEstimator"),
     ("py:class", "sklearn.base.TransformerMixin"),
     ("py:class", "collections.abc.Mapping"),

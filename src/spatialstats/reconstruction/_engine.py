@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from spatialstats._validation import ArgumentTypeError
 from spatialstats.functional import center_crop_cess, cess, clamp_loss, msess
+from spatialstats.reconstruction.optimizers import LBFGSB
 
 PerSampleLoss = Callable[[torch.Tensor], torch.Tensor]
 OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
@@ -79,10 +81,22 @@ def with_clamp(
     return evaluate
 
 
+# optimizers by name: ``reconstruct(..., optimizer="lbfgs-b")``
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"lbfgs-b": LBFGSB}
+
+
 def make_optimizer(
-    optimizer: type[torch.optim.Optimizer] | OptimizerFactory, parameters: torch.Tensor, lr: float
+    optimizer: str | type[torch.optim.Optimizer] | OptimizerFactory, parameters: torch.Tensor, lr: float
 ) -> torch.optim.Optimizer:
-    """``optimizer([parameters], lr=lr)`` for a class (L-BFGS with a strong-Wolfe line search), else the factory's."""
+    """``optimizer([parameters], lr=lr)`` for a class or a name of :data:`OPTIMIZERS` (L-BFGS with a strong-Wolfe
+    line search), else the factory's."""
+    if isinstance(optimizer, str):
+        if optimizer not in OPTIMIZERS:  # a TypeError as before names were accepted, and a ValueError
+            raise ArgumentTypeError(
+                f"optimizer must be one of {tuple(OPTIMIZERS)}, a torch.optim.Optimizer class or a factory(params), "
+                f"got {optimizer!r}"
+            )
+        optimizer = OPTIMIZERS[optimizer]
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.LBFGS):
         # One iteration per step, so that steps, tolerance and patience count iterations; no built-in stopping on
         # tiny gradients (statistics losses have gradients of 1e-7 per pixel long before they are solved).
@@ -97,6 +111,28 @@ def make_optimizer(
     if not isinstance(made, torch.optim.Optimizer):
         raise TypeError(f"the optimizer factory must return a torch.optim.Optimizer, got {type(made).__name__}")
     return made
+
+
+def closure_based(optimizer: torch.optim.Optimizer) -> bool:
+    """Optimizers that evaluate the closure several times per step and treat all parameters as one vector (line
+    searches, curvature pairs): :func:`reconstruct` gives them one optimizer per reconstruction."""
+    return isinstance(optimizer, (torch.optim.LBFGS, LBFGSB))
+
+
+def check_box_parameterization(optimizer: object, parameterization: str) -> None:
+    """Refuse :class:`LBFGSB` with its default box [0, 1] on logits (the box is meant for pixel values); ``optimizer``
+    is what the caller gave (name, class) or the optimizer made."""
+    boxed = (
+        (isinstance(optimizer, str) and OPTIMIZERS.get(optimizer) is LBFGSB)
+        or (isinstance(optimizer, type) and issubclass(optimizer, LBFGSB))
+        or (isinstance(optimizer, LBFGSB) and optimizer.defaults["bounds"] == (0.0, 1.0))
+    )
+    if boxed and parameterization != "clip":
+        raise ValueError(
+            "optimizer LBFGSB ('lbfgs-b') keeps the parameters in [0, 1], which are pixel values only with "
+            f"parameterization='clip', got parameterization={parameterization!r} (more than two phases default to "
+            "'logits' on the fine multigrid level: pass parameterization='clip')"
+        )
 
 
 def optimizer_step(optimizer: torch.optim.Optimizer, evaluate: Callable[[], torch.Tensor]) -> torch.Tensor:

