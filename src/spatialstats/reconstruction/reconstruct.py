@@ -12,9 +12,11 @@ from spatialstats.fields import one_hot_from_labels
 from spatialstats.reconstruction._engine import (
     EarlyStopping,
     OptimizerFactory,
+    gaussian_blur,
     make_optimizer,
     optimizer_step,
     resolve_loss,
+    smoothing_schedule,
     statistics_loss,
     with_clamp,
 )
@@ -38,6 +40,7 @@ def reconstruct(
     clamp_width: float = 0.1,
     clamp_delay: float = 0.7,
     parameterization: str | None = None,
+    smoothing: float | None = None,
     periodic: bool = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
@@ -170,10 +173,12 @@ def reconstruct(
     _check_options(parameterization or "clip", steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
     if levels is not None:
         _check_count(levels, "levels")
+    _check_smoothing(smoothing, clamp_delay)
     expected, spatial_shape, num_phases = _target_statistics(target, target_statistics, shape, periodic, cutoff, device)
     levels, parameterization, coarse_parameterization = _default_schedule(
         levels, parameterization, num_phases, target is not None, spatial_shape
     )
+    level_smoothing = _default_smoothing(smoothing, num_phases, parameterization)
     dtype, device = expected.dtype, expected.device
     expected = expected.repeat_interleave(num_samples, dim=0)
     channels = 1 if num_phases == 2 else num_phases
@@ -183,7 +188,8 @@ def reconstruct(
     if levels > 1:
         coarse = reconstruct(
             _pooled(target, levels), loss=loss, clamp_weight=clamp_weight, clamp_width=clamp_width,
-            clamp_delay=clamp_delay, parameterization=coarse_parameterization, periodic=periodic,
+            clamp_delay=clamp_delay, parameterization=coarse_parameterization,
+            smoothing=smoothing, periodic=periodic,
             cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples, optimizer=optimizer, lr=lr,
             steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, seed=seed,
             device=device, progress=progress,
@@ -194,10 +200,14 @@ def reconstruct(
     def objective_for(index: slice) -> Callable[[torch.Tensor, int], torch.Tensor]:
         return with_clamp(statistics_term(index), weight=clamp_weight, width=clamp_width, delay=clamp_delay, steps=steps)
 
+    def soft(values: torch.Tensor, step: int) -> torch.Tensor:
+        sigma = smoothing_schedule(level_smoothing, clamp_delay, step, steps)
+        return _soft_field(gaussian_blur(values, sigma, periodic), parameterization)
+
     stopping = EarlyStopping(tolerance, patience, expected.shape[0], device)
     seconds, steps_run = _optimize(
         parameters, parameterization, objective_for, _groups(parameters, optimizer, lr, parameterization), steps,
-        stopping, callback, progress,
+        stopping, callback, progress, soft,
     )
     with torch.no_grad():
         field = _full_field(_soft_field(parameters, parameterization).detach())
@@ -244,11 +254,13 @@ def _optimize(
     stopping: EarlyStopping,
     callback: Callback | None,
     progress: bool,
+    soft: Callable[[torch.Tensor, int], torch.Tensor],
 ) -> tuple[float, int]:
     """The step loop: optimizer steps, projection, freezing of converged reconstructions, callback; (seconds, steps).
 
     ``groups`` holds ``(batch slice, leaf tensor, optimizer)``: one group for the whole batch with element-wise
     optimizers, one per reconstruction with closure-based ones (each then has its own line search and curvature).
+    ``soft(parameters, step)`` is the soft field the objective sees at ``step`` (smoothed while the smoothing lasts).
     """
     objectives = [objective_for(index) for index, _, _ in groups]
     frozen = parameters.detach().clone()
@@ -259,7 +271,7 @@ def _optimize(
         for (index, leaf, optim), objective in zip(groups, objectives):
             if len(groups) > 1 and bool(stopping.converged[index].all()):
                 continue
-            losses[index] = optimizer_step(optim, lambda: objective(_soft_field(leaf, parameterization), step))
+            losses[index] = optimizer_step(optim, lambda: objective(soft(leaf, step), step))
             with torch.no_grad():
                 if parameterization == "clip":
                     _project(leaf)
@@ -272,7 +284,7 @@ def _optimize(
         frozen[newly] = parameters.detach()[newly]
         steps_run = step + 1
         if callback is not None:
-            field = _full_field(_soft_field(parameters, parameterization).detach())
+            field = _full_field(soft(parameters, step).detach())
             if callback(step, stopping.history[-1], field) is True:
                 break
         if stopping.done:
@@ -405,6 +417,23 @@ def _check_options(
     if clamp_delay >= 1:  # type: ignore[operator]
         raise ValueError(f"clamp_delay must be a fraction of steps in [0, 1), got {clamp_delay!r}")
     seed = check_int(seed, "seed")
+
+
+def _default_smoothing(smoothing: float | None, num_phases: int, parameterization: str) -> float:
+    """A level's initial blur width: the given one, else 1 pixel on ``"logits"`` levels of more than two phases."""
+    if smoothing is not None:
+        return float(smoothing)
+    return 1.0 if num_phases > 2 and parameterization == "logits" else 0.0
+
+
+def _check_smoothing(smoothing: object, clamp_delay: object) -> None:
+    if smoothing is None:
+        return
+    _check_nonnegative(smoothing, "smoothing")
+    if smoothing > 0 and clamp_delay == 0:  # type: ignore[operator]
+        raise ValueError(
+            f"smoothing={smoothing!r} needs clamp_delay > 0: the blur decays to 0 at the step where the clamp starts"
+        )
 
 
 def _check_count(value: object, name: str) -> None:
