@@ -90,16 +90,29 @@ def reconstruct(
     two-phase target in four came back with twice its components; an earlier clamp (delay 0.5) fragments the
     phases (11 components for 4 disks); the former defaults (no clamp, lr 0.01, 500 steps) leave ~700 speckles.
     For more than two phases the default is ``levels=2`` (when a ``target`` with even spatial sizes is given) with
-    ``"clip"`` on the coarse level and ``"logits"`` on the fine one, because that lowers the statistics error by an
-    order of magnitude. Measured on 96 px targets of four large and 6-10 small disks (one run each, CPU time of one
-    core): the two-phase settings gave 7.8e-2 with twice the large disks' components on one of them; ``levels=2``
-    with ``"clip"`` on both levels 1.1e-2 / 1.4e-2 (right components); ``"logits"`` alone 1.9e-3 / 6.1e-3 as
-    speckle (2-2.5x the interface); coarse ``"clip"`` then fine ``"logits"`` (this default, ~34 CPU s) 3.5e-4 to
-    3.7e-3 on five targets, with the interface within 5% on three, but only one with the right components: small
-    spurious components remain (11 for 4 large disks) and on two targets the small disks fragment (interface 1.34x
-    and 1.72x), so three-phase results do not yet meet the morphology criteria of issue 10
-    (``python examples/reconstruction/tune_defaults.py``). An explicit ``parameterization`` or ``levels`` replaces
-    this rule (the given parameterization then applies to every level).
+    ``"clip"`` on the coarse level and ``"logits"`` on the fine one, whose logits are blurred by a Gaussian of
+    ``smoothing=1`` pixel that decays linearly to 0 at the step where the clamp starts (70% of the steps):
+
+    .. math::
+
+        m_\theta = \mathrm{softmax}(G_{\sigma_t} * z), \qquad \sigma_t = \sigma \max(0, 1 - t / (\delta T))
+
+    (:math:`\delta` = ``clamp_delay``, :math:`T` = ``steps``). Why: the coarse clipped level forms the right
+    components but leaves statistics errors of 1-3e-2; unblurred logits on the fine level lower the error by an
+    order of magnitude but let single pixels flip (Adam's normalised steps amplify tiny gradients), which leaves
+    specks and fragments the small disks. While blurred, every update of the fine level is a bump a few pixels wide,
+    so shapes move and resize as wholes; single-pixel refinement and the binarizing clamp come only in the last 30%.
+    Measured with ``python examples/reconstruction/tune_defaults.py --phases 3`` (seed 0, one
+    run each, CPU time of one core on a loaded 2-core machine): on 96 px targets of 3-5 large and 6-12 small
+    separate disks the rule met all goals of issue 10 (error <= 7e-3, interface within 15%, at most 1.5x the
+    components per phase) on 3 of 4 targets with errors 1.4e-4 to 5.2e-4 and the target's component counts, in
+    43-44 CPU s, where the previous default (``smoothing=0``) left specks on the two of them with 4 large and 10
+    small disks (components [5, 7, 14] and [4, 7, 36] for [1, 4, 10]).
+    The failure is a wrong arrangement reached from seed 0 (error 4.1e-3, interface 1.66x, 54 components of phase 2
+    for 10); seed 1 meets the goals there (2.5e-4). A 128 px target of overlapping disks (the figure of
+    ``examples/reconstruction``) still fails: 2.8e-3, interface 1.51x, components [14, 39, 62] for [6, 6, 18].
+    An explicit ``parameterization``, ``levels`` or ``smoothing`` replaces the corresponding part of this rule (the
+    given parameterization and smoothing then apply to every level).
 
     Box constraints: ``"clip"`` keeps the field in :math:`[0, 1]` by projection (and by a clamp in the forward pass,
     so that L-BFGS line searches stay inside the box); ``"logits"`` by a sigmoid/softmax. With
@@ -129,6 +142,10 @@ def reconstruct(
             to 0 or 1 (0: full weight from the start).
         parameterization: ``"clip"`` or ``"logits"``; ``None`` (default): ``"clip"`` for two phases, the multigrid
             rule above for more.
+        smoothing: width :math:`\sigma \ge 0` in pixels of a Gaussian blur of the parameters (logits or clipped
+            values) before the sigmoid/softmax, decaying linearly to 0 at step ``clamp_delay * steps`` (so it needs
+            ``clamp_delay > 0``); 0 switches it off. ``None`` (default): 1 on ``"logits"`` levels of more than two
+            phases, else 0.
         periodic: periodic boundaries (default) or not.
         cutoff: offset half-width per axis; ``None`` means all offsets, except for ``"center_crop_cess"`` which
             defaults to 25.
