@@ -103,14 +103,15 @@ def reconstruct(
     specks and fragments the small disks. While blurred, every update of the fine level is a bump a few pixels wide,
     so shapes move and resize as wholes; single-pixel refinement and the binarizing clamp come only in the last 30%.
     Measured with ``python examples/reconstruction/tune_defaults.py --phases 3`` (seed 0, one
-    run each, CPU time of one core on a loaded 2-core machine): on 96 px targets of 3-5 large and 6-12 small
-    separate disks the rule met all goals of issue 10 (error <= 7e-3, interface within 15%, at most 1.5x the
-    components per phase) on 3 of 4 targets with errors 1.4e-4 to 5.2e-4 and the target's component counts, in
-    43-44 CPU s, where the previous default (``smoothing=0``) left specks on the two of them with 4 large and 10
-    small disks (components [5, 7, 14] and [4, 7, 36] for [1, 4, 10]).
-    The failure is a wrong arrangement reached from seed 0 (error 4.1e-3, interface 1.66x, 54 components of phase 2
-    for 10); seed 1 meets the goals there (2.5e-4). A 128 px target of overlapping disks (the figure of
-    ``examples/reconstruction``) still fails: 2.8e-3, interface 1.51x, components [14, 39, 62] for [6, 6, 18].
+    run each, CPU time of one core on a loaded 2-core machine): on 8 targets of 3-5 large and 6-12 small separate
+    disks (96 and 128 px) the rule met all goals of issue 10 (error <= 7e-3, interface within 15%, at most 1.5x the
+    components per phase) on 7, with the target's component counts, interfaces within 5% and errors 2.6e-5 to
+    5.2e-4, in 38-54 CPU s, where the previous default (``smoothing=0``) left specks or fragments (components
+    [5, 7, 14] and [4, 7, 36] for [1, 4, 10] on two of them). The failure is a wrong arrangement reached from seed 0
+    (error 4.1e-3, interface 1.66x, 54 components of phase 2 for 10); seed 1 meets the goals there (2.5e-4).
+    Targets that are not separate disks still fail on morphology at errors below 7e-3: overlapping disks (the
+    128 px figure of ``examples/reconstruction``: 2.8e-3, interface 1.51x, components [14, 39, 62] for
+    [6, 6, 18]) and three-phase Gaussian fields (interface 1.24-1.36x, too many components).
     An explicit ``parameterization``, ``levels`` or ``smoothing`` replaces the corresponding part of this rule (the
     given parameterization and smoothing then apply to every level).
 
