@@ -245,12 +245,23 @@ def test_defaults_are_faithful_on_two_phase_disks():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known gap (issue 10): the three-phase default (coarse clip, fine logits) gave error 1.2e-3 and interface "
-    "1.05x but 11 components for 4 large disks (spurious small specks)", strict=False)
 def test_defaults_are_faithful_on_three_phase_disks():
+    # Measured 1.7e-4, interface 0.97x, components [1, 4, 6] as the target's; without the fine level's smoothing
+    # (smoothing=0, the previous default) 1.2e-3 but 11 components for 4 large disks (spurious specks).
     large = [(15, 20, 11, 1), (60, 75, 11, 1), (75, 25, 11, 1), (25, 65, 11, 1)]
     small = [(48, 8, 5, 2), (45, 45, 5, 2), (88, 55, 5, 2), (8, 88, 5, 2), (60, 40, 4, 2), (35, 90, 4, 2)]
+    assert_faithful(labelled_disks(96, large + small), 7e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="known gap (issue 10): on this target (tune_defaults.py seed 22) the default's seed 0 lands in a wrong "
+    "arrangement (error 4.1e-3, interface 1.66x, components [12, 18, 54] for [1, 4, 10]); seed 1 meets the goal",
+    strict=False)
+def test_defaults_are_faithful_on_three_phase_disks_of_an_unlucky_seed():
+    large = [(53, 4, 12, 1), (4, 38, 12, 1), (20, 72, 12, 1), (95, 4, 12, 1)]
+    small = [(78, 60, 4, 2), (39, 34, 4, 2), (69, 15, 4, 2), (66, 61, 4, 2), (70, 25, 4, 2), (39, 55, 4, 2),
+             (78, 10, 4, 2), (87, 73, 4, 2), (13, 20, 4, 2), (29, 17, 4, 2)]
     assert_faithful(labelled_disks(96, large + small), 7e-3)
 
 
@@ -281,7 +292,9 @@ def test_three_phase_default_is_coarse_clip_then_fine_logits():
         torch.nn.functional.avg_pool2d(target, 2), levels=1, parameterization="clip", **{**options, "steps": 3}
     )
     first_step = []
-    reconstruct(target, **options, callback=lambda step, losses, field: first_step.append(field) if step == 0 else None)
+    # (smoothing=0: the callback's field is otherwise the blurred one the objective sees, see the smoothing tests)
+    reconstruct(target, **options, smoothing=0.0,
+                callback=lambda step, losses, field: first_step.append(field) if step == 0 else None)
     assert default.field.shape == (1, 3, 16, 16)
     # The fine level starts from the clipped coarse field: after one logits step it is still close to it.
     upsampled = coarse.field.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
@@ -315,8 +328,80 @@ def test_multigrid_batched_equals_per_target_and_starts_from_the_coarse_field():
 
 
 @pytest.mark.parametrize(
+    ("phases", "parameterization", "given", "expected"),
+    [(2, "clip", None, 0.0), (2, "logits", None, 0.0), (3, "clip", None, 0.0), (3, "logits", None, 1.0),
+     (4, "logits", None, 1.0), (2, "clip", 2.5, 2.5), (3, "logits", 0.0, 0.0)],
+)
+def test_default_smoothing_rule(phases, parameterization, given, expected):
+    from spatialstats.reconstruction.reconstruct import _default_smoothing
+
+    assert _default_smoothing(given, phases, parameterization) == expected
+
+
+def test_gaussian_blur_is_a_normalised_convolution():
+    from spatialstats.reconstruction._engine import gaussian_blur
+
+    values = torch.rand(2, 3, 10, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert gaussian_blur(values, 0.0, True) is values
+    weights = torch.exp(-0.5 * torch.arange(-3.0, 4.0, dtype=torch.float64) ** 2)
+    weights = weights / weights.sum()
+    shifts = [(i, j) for i in range(-3, 4) for j in range(-3, 4)]
+    brute = sum(weights[i + 3] * weights[j + 3] * values.roll((i, j), (2, 3)) for i, j in shifts)
+    torch.testing.assert_close(gaussian_blur(values, 1.0, True), brute, rtol=0, atol=1e-14)
+    # Not periodic: edges repeat (a constant field stays constant, a step stays monotone and inside its range).
+    edge = torch.zeros(1, 1, 1, 9, dtype=torch.float64)
+    edge[..., 5:] = 1.0
+    blurred = gaussian_blur(edge, 1.0, False)[0, 0, 0]
+    assert blurred[0] == 0.0 and blurred[-1].item() == pytest.approx(1.0, abs=1e-15)
+    assert bool((blurred.diff() >= 0).all())
+    torch.testing.assert_close(blurred[4], weights[4:].sum(), rtol=0, atol=1e-15)  # pixel 4: the weights of 5..7
+    # Per axis in 3D; a 1-pixel axis is left alone.
+    volume = torch.rand(1, 2, 5, 1, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    blurred = gaussian_blur(volume, 0.8, (True, True, False))
+    along_last = gaussian_blur(volume.sum(dim=(2, 3), keepdim=True), 0.8, False)[:, :, 0, 0]
+    torch.testing.assert_close(blurred.sum(dim=(2, 3)), along_last)  # periodic axes keep sums, the third blurs alone
+    phases_summed = gaussian_blur(volume.sum(dim=1, keepdim=True), 0.8, (True, True, False))
+    torch.testing.assert_close(blurred.sum(dim=1, keepdim=True), phases_summed)  # linear, per channel
+
+
+def test_smoothing_schedule_decays_to_zero_where_the_clamp_starts():
+    from spatialstats.reconstruction._engine import smoothing_schedule
+
+    values = [smoothing_schedule(2.0, 0.5, step, 10) for step in range(10)]
+    assert values[:6] == pytest.approx([2.0, 1.6, 1.2, 0.8, 0.4, 0.0]) and values[6:] == [0.0] * 4
+    assert smoothing_schedule(0.0, 0.5, 0, 10) == 0.0 and smoothing_schedule(2.0, 0.0, 0, 10) == 0.0
+
+
+def test_smoothing_blurs_the_logits_the_objective_sees():
+    from spatialstats.reconstruction._engine import gaussian_blur
+
+    labels = labelled_disks(16, [(4, 4, 3, 1), (11, 10, 2, 2)])
+    target = ss.one_hot_from_labels(labels).double()
+    seen = []
+
+    def loss(fields):
+        seen.append(fields.detach())
+        return (fields[:, 1] - 0.3).square().flatten(1).mean(1)
+
+    common = dict(loss=loss, levels=1, parameterization="logits", steps=10, seed=4, progress=False)
+    reconstruct(target, smoothing=1.5, **common)
+    noise = torch.randn((1, 3, 16, 16), generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    torch.testing.assert_close(seen[0], torch.softmax(gaussian_blur(noise, 1.5, True), dim=1), rtol=0, atol=1e-12)
+    assert len(seen) == 10  # from step 7 (70% of 10) on the objective sees the plain softmax of the parameters
+    seen.clear()
+    reconstruct(target, smoothing=0.0, **common)
+    torch.testing.assert_close(seen[0], torch.softmax(noise, dim=1), rtol=0, atol=1e-12)
+    default = reconstruct(target, levels=1, parameterization="logits", steps=10, seed=4, progress=False)
+    explicit = reconstruct(target, levels=1, parameterization="logits", steps=10, seed=4, smoothing=1.0, progress=False)
+    torch.testing.assert_close(default.field, explicit.field)  # 1 pixel is the default on logits levels
+
+
+@pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
+        (dict(smoothing=-1.0), ValueError, "smoothing"),
+        (dict(smoothing="1"), TypeError, "smoothing"),
+        (dict(smoothing=1.0, clamp_delay=0.0), ValueError, "smoothing=1.0 needs clamp_delay > 0"),
         (dict(levels=0), ValueError, "levels must be > 0"),
         (dict(levels=8), ValueError, "divisible by 128"),
         (dict(loss=lambda fields: fields.sum()), ValueError, "one value per reconstruction"),

@@ -6,6 +6,7 @@ share them so that both read the same options the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -83,6 +84,39 @@ def with_clamp(
 
 # optimizers by name: ``reconstruct(..., optimizer="lbfgs-b")``
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"lbfgs-b": LBFGSB}
+
+
+def smoothing_schedule(sigma: float, until: float, step: int, steps: int) -> float:
+    """Blur width at ``step``: ``sigma`` decaying linearly to 0 at step ``until * steps`` (0 from then on)."""
+    if sigma == 0 or until == 0:
+        return 0.0
+    return sigma * max(0.0, 1.0 - step / (until * steps))
+
+
+def gaussian_blur(values: torch.Tensor, sigma: float, periodic: bool | Sequence[bool]) -> torch.Tensor:
+    r"""Separable Gaussian blur of ``(batch, channels, *spatial)`` over the spatial axes, per channel.
+
+    Kernel :math:`\propto e^{-k^2 / 2\sigma^2}` for :math:`|k| \le \lceil 3\sigma \rceil` (at most the axis length
+    minus one), normalised to sum 1, so a blurred probability field stays a probability field. Periodic axes wrap
+    around, others repeat their edge value. ``sigma == 0`` returns ``values`` itself.
+    """
+    if sigma <= 0:
+        return values
+    for axis in range(2, values.ndim):
+        size = values.shape[axis]
+        radius = min(math.ceil(3 * sigma), size - 1)
+        if radius < 1:
+            continue
+        offsets = torch.arange(-radius, radius + 1, dtype=values.dtype, device=values.device)
+        kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+        wraps = periodic if isinstance(periodic, bool) else periodic[axis - 2]
+        moved = values.movedim(axis, -1)
+        rows = torch.nn.functional.pad(
+            moved.reshape(-1, 1, size), (radius, radius), mode="circular" if wraps else "replicate"
+        )
+        blurred = torch.nn.functional.conv1d(rows, (kernel / kernel.sum()).view(1, 1, -1))
+        values = blurred.reshape(moved.shape).movedim(-1, axis)
+    return values
 
 
 def make_optimizer(
