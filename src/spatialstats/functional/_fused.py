@@ -309,12 +309,15 @@ class _TwoPhaseLoss(torch.autograd.Function):
         p, t, spec = inputs
         ctx.spec = spec
         ctx.mark_non_differentiable(*output[1:])
+        ctx.set_materialize_grads(False)  # no zero-filled gradients for the saved (non-differentiable) outputs
         ctx.save_for_backward(p, t, *output[1:])
 
     @staticmethod
     def backward(ctx, grad_loss: torch.Tensor, *unused: torch.Tensor):
         p, t, weights, spectrum, extra = ctx.saved_tensors
         spec = ctx.spec
+        if grad_loss is None:
+            return None, None, None
         if torch.is_grad_enabled():  # double backward: recompute the forward with autograd, in one piece
             _, d_auto, spectrum, extra = _chunk_forward(spec, p, t)
             return _chunk_backward(spec, p, d_auto, spectrum, extra, grad_loss, saved=False), None, None
