@@ -87,7 +87,8 @@ def set_window_method(method: str) -> None:
 
 
 def get_window_method() -> str:
-    """The window method in use (see :func:`set_window_method`).
+    """The method the statistics losses use to compute a cropped window of offsets: "auto", "fft" or "matmul" (see
+    :func:`spatialstats.set_window_method`, whose rule it names).
 
     Example:
         >>> import spatialstats
