@@ -8,7 +8,9 @@ hits every variant alike:
 - ``f4``: two of them, the FFT work of a forward+backward (the floor of issue 9);
 - ``hand``: a minimal hand-written autograd CESS (periodic, one channel; no centring, no checks);
 - ``reference``: the library's autograd implementation (the fused path switched off);
-- ``fused``: the library as called by users (``check_values=False``, precomputed target statistics).
+- ``fused``: the library as called by users (``check_values=False``, precomputed target statistics);
+- with ``--compare-methods``, ``fused`` again with the window method (:func:`spatialstats.set_window_method`)
+  forced to ``"fft"`` and to ``"matmul"`` (``fused`` itself runs under ``--window-method``, default ``"auto"``).
 
 It prints a Markdown table with the minimum over repeats of each time, the ratio to ``f4`` of the same run, and the
 peak torch CPU memory of one forward+backward over the input's bytes (the running sum of the profiler's
@@ -157,10 +159,24 @@ def peak_bytes(run: Callable[[], None]) -> int:
     return peak
 
 
-def measure(case: Case, repeats: int, with_reference: bool) -> dict[str, dict[str, float]]:
+def _with_method(method: str, run: Callable[[], None]) -> Callable[[], None]:
+    def forced() -> None:
+        before = ss.get_window_method()
+        ss.set_window_method(method)
+        try:
+            run()
+        finally:
+            ss.set_window_method(before)
+
+    return forced
+
+
+def measure(case: Case, repeats: int, with_reference: bool, methods: bool = False) -> dict[str, dict[str, float]]:
     prediction, statistics = _inputs(case)
     fused = _backward(_loss_call(case, prediction, statistics), prediction)
     variants = {"f1": _floor(prediction, case, 1), "f4": _floor(prediction, case, 2), "fused": fused}
+    if methods:
+        variants.update({f"fused {method}": _with_method(method, fused) for method in ("fft", "matmul")})
     if case.loss == "cess" and case.periodic and case.window == "full" and case.phases == 2:
         variants["hand"] = _backward(lambda: hand_cess(prediction, statistics), prediction)
     if with_reference:
@@ -198,15 +214,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="only the four CESS cases of the targets")
     parser.add_argument("--no-reference", action="store_true", help="skip the (slow) autograd reference")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's own)")
+    parser.add_argument("--window-method", default="auto", choices=("auto", "fft", "matmul"),
+                        help="spatialstats.set_window_method for the fused column (default auto)")
+    parser.add_argument("--compare-methods", action="store_true",
+                        help="add fused columns with the window method forced to fft and to matmul")
     arguments = parser.parse_args(argv)
     if arguments.threads is not None:
         torch.set_num_threads(arguments.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, minimum of {arguments.repeats} interleaved runs")
+    ss.set_window_method(arguments.window_method)
+    methods = arguments.compare_methods
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, minimum of {arguments.repeats} interleaved runs, "
+          f"window method {arguments.window_method}")
     print("| case | f4 ms | fused ms | fused / f4 | fused peak / input | reference / f4 | reference peak / input "
-          "| hand / f4 | target (time, memory) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| hand / f4 | target (time, memory) |" + (" fft / f4 | matmul / f4 |" if methods else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|" + ("---:|---:|" if methods else ""))
     for case in _cases(arguments.quick):
-        results = measure(case, arguments.repeats, not arguments.no_reference)
+        results = measure(case, arguments.repeats, not arguments.no_reference, methods)
         f4 = results["f4"]["min"]
         fused = results["fused"]
         reference = results.get("reference", {"min": float("nan"), "memory": float("nan")})
@@ -222,7 +245,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"| {case.label} | {f4 * 1e3:.1f} | {fused['min'] * 1e3:.1f} | {fused['min'] / f4:.2f} | "
             f"{fused['memory']:.1f} | {reference['min'] / f4:.2f} | {reference['memory']:.1f} | "
-            f"{hand['min'] / f4:.2f} | {verdict} |",
+            f"{hand['min'] / f4:.2f} | {verdict} |"
+            + (f" {results['fused fft']['min'] / f4:.2f} | {results['fused matmul']['min'] / f4:.2f} |" if methods else ""),
             flush=True,
         )
 

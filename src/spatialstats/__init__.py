@@ -7,6 +7,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 
 from spatialstats import descriptors, functional, style, synthetic
 from spatialstats.functional._fused import get_chunk_pixels, set_chunk_pixels
+from spatialstats._window_dft import get_window_method, set_window_method
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
 from spatialstats.offsets import offset_axes, offset_grid
 from spatialstats.losses import CenterCropCESSLoss, CESSLoss, ClampLoss, MSECESSLoss, MSESSLoss, TransportSSLoss
@@ -37,4 +38,6 @@ __all__ = [
     "style",
     "set_chunk_pixels",
     "get_chunk_pixels",
+    "set_window_method",
+    "get_window_method",
 ]

@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import torch
 
+from spatialstats import _window_dft
+
 _FAST_PRIMES = (2, 3, 5, 7)
 
 
@@ -209,25 +211,42 @@ def window_sums(
 def window_irfftn(spectrum: torch.Tensor, lengths: Sequence[int], windows: Sequence[int]) -> torch.Tensor:
     """``irfftn(spectrum, s=lengths)`` cropped to the first ``windows[d]`` samples per trailing axis, computing only
     those: the leading axes are inverted one at a time and narrowed before the next, the last axis (the real one)
-    is inverted on the kept rows only. For a small window this is the pruned (window-only) inverse transform; for
-    the full window it is one ``irfftn``."""
+    is inverted on the kept rows only. For a small window this is the pruned (window-only) inverse transform, along
+    each axis by FFT or by a matrix product with the window's DFT matrix (:mod:`spatialstats._window_dft`, chosen
+    per axis by :func:`~spatialstats._window_dft.use_matmul`); for the full window it is one ``irfftn``."""
     ndim = len(lengths)
-    if tuple(windows) == tuple(lengths):
+    matmul = [_window_dft.use_matmul(n, w, spectrum.device) for n, w in zip(lengths, windows)]
+    if tuple(windows) == tuple(lengths) and not any(matmul):
         return torch.fft.irfftn(spectrum, s=list(lengths), dim=tuple(range(-ndim, 0)))
     for axis in range(ndim - 1):
-        spectrum = torch.fft.ifft(spectrum, n=lengths[axis], dim=axis - ndim).narrow(axis - ndim, 0, windows[axis])
+        if matmul[axis]:
+            spectrum = _window_dft.inverse_axis(spectrum, lengths[axis], windows[axis], axis - ndim)
+        else:
+            spectrum = torch.fft.ifft(spectrum, n=lengths[axis], dim=axis - ndim).narrow(axis - ndim, 0, windows[axis])
+    if matmul[-1]:
+        return _window_dft.inverse_last_axis(spectrum, lengths[-1], windows[-1])
     return torch.fft.irfft(spectrum, n=lengths[-1], dim=-1).narrow(-1, 0, windows[-1])
 
 
 def padded_rfftn(values: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
     """``rfftn`` of ``values`` zero-padded at the end to ``lengths``, skipping the zero rows: the last axis is
-    transformed first on the given rows, the leading axes then pad as they go (the pruned forward transform)."""
+    transformed first on the given rows, the leading axes then pad as they go (the pruned forward transform). Along
+    each axis by FFT or by a matrix product from the window to the frequencies (the adjoint of
+    :func:`window_irfftn`'s, chosen by the same rule)."""
     ndim = len(lengths)
-    if tuple(values.shape[-ndim:]) == tuple(lengths):
+    windows = tuple(values.shape[-ndim:])
+    matmul = [_window_dft.use_matmul(n, w, values.device) for n, w in zip(lengths, windows)]
+    if windows == tuple(lengths) and not any(matmul):
         return torch.fft.rfftn(values, dim=tuple(range(-ndim, 0)))
-    spectrum = torch.fft.rfft(values, n=lengths[-1], dim=-1)
+    if matmul[-1]:
+        spectrum = _window_dft.forward_last_axis(values, lengths[-1])
+    else:
+        spectrum = torch.fft.rfft(values, n=lengths[-1], dim=-1)
     for axis in range(ndim - 2, -1, -1):
-        spectrum = torch.fft.fft(spectrum, n=lengths[axis], dim=axis - ndim)
+        if matmul[axis]:
+            spectrum = _window_dft.forward_axis(spectrum, lengths[axis], axis - ndim)
+        else:
+            spectrum = torch.fft.fft(spectrum, n=lengths[axis], dim=axis - ndim)
     return spectrum
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from spatialstats import _offsets
+from spatialstats import _offsets, _window_dft
 from spatialstats.statistics import two_point_stats
 from spatialstats._validation import check_int
 from spatialstats.functional._common import StatisticsLossInputs, as_loss_precision
@@ -144,20 +144,35 @@ def _sign(spec: _Layout) -> float:
     return 2.0 if spec.kind == "msess" else -1.0
 
 
+def _by_matmul(spec: _Layout, device: torch.device) -> bool:
+    """Whether the window of the autocorrelation (and its adjoint) is computed by real matrix products with the
+    centring folded in (:func:`~spatialstats._window_dft.real_window_inverse`) rather than by (pruned) FFTs: when
+    every axis takes the product by :func:`~spatialstats._window_dft.use_matmul`'s rule. From shapes only."""
+    return all(_window_dft.use_matmul(n, w, device, real=True) for n, w in zip(spec.lengths, spec.windows))
+
+
+def _autocorrelation(spec: _Layout, spectrum: torch.Tensor, scale: float) -> torch.Tensor:
+    """``scale`` times the centred autocorrelation on the window, from the field's spectrum."""
+    if _by_matmul(spec, spectrum.device):
+        power = spectrum.real.square() + spectrum.imag.square()
+        return _window_dft.real_window_inverse(power, spec.lengths, spec.windows, spec.shifts).mul_(scale)
+    factors = _factors(spec, spectrum.real.dtype, spectrum.device)
+    power = spectrum * spectrum.conj()
+    return _offsets.window_irfftn(power.mul_(factors * scale if scale != 1 else factors), spec.lengths, spec.windows)
+
+
 def _pairs(spec: _Layout, p: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
     """The pairs ``f00, f01, f10, f11`` on the window (periodic: ``f10`` is ``f01``, the same tensor), the field's
     spectrum, and the volume fraction (periodic) or the reciprocal placement counts (non-periodic)."""
     ndim = spec.ndim
     spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
-    power = spectrum * spectrum.conj()
     if spec.periodic:
         size = math.prod(spec.spatial)
-        factors = _factors(spec, p.dtype, p.device) * (1 / size)
-        a = _offsets.window_irfftn(power.mul_(factors), spec.lengths, spec.windows)
+        a = _autocorrelation(spec, spectrum, 1 / size)
         v = (spectrum[(slice(None),) + (0,) * ndim].real / size).reshape(-1, *([1] * ndim))
         f01 = v - a
         return [a + (1 - 2 * v), f01, f01, a], spectrum, v, v
-    auto = _offsets.window_irfftn(power.mul_(_factors(spec, p.dtype, p.device)), spec.lengths, spec.windows)
+    auto = _autocorrelation(spec, spectrum, 1)
     inverse = 1 / _offsets.valid_placement_counts(spec.spatial, spec.cutoffs, dtype=p.dtype, device=p.device)
     a = auto * inverse
     end = _offsets.window_sums(p, spec.cutoffs) * inverse
@@ -210,6 +225,8 @@ def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[tor
 
 def _auto_adjoint_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
     """``2 Re(rfftn(dL/dA))`` with ``dL/dA`` moved from the centred window to lag ``r`` at index ``r mod L``."""
+    if _by_matmul(spec, d_auto.device):
+        return _window_dft.real_window_adjoint(d_auto, spec.lengths, spec.shifts)
     shifted = _offsets.padded_rfftn(d_auto, spec.lengths) * _factors(spec, d_auto.dtype, d_auto.device).conj()
     return 2 * shifted.real
 
@@ -293,12 +310,15 @@ class _TwoPhaseLoss(torch.autograd.Function):
         p, t, spec = inputs
         ctx.spec = spec
         ctx.mark_non_differentiable(*output[1:])
+        ctx.set_materialize_grads(False)  # no zero-filled gradients for the saved (non-differentiable) outputs
         ctx.save_for_backward(p, t, *output[1:])
 
     @staticmethod
     def backward(ctx, grad_loss: torch.Tensor, *unused: torch.Tensor):
         p, t, weights, spectrum, extra = ctx.saved_tensors
         spec = ctx.spec
+        if grad_loss is None:
+            return None, None, None
         if torch.is_grad_enabled():  # double backward: recompute the forward with autograd, in one piece
             _, d_auto, spectrum, extra = _chunk_forward(spec, p, t)
             return _chunk_backward(spec, p, d_auto, spectrum, extra, grad_loss, saved=False), None, None
