@@ -102,16 +102,14 @@ def _scaled_spectra(spec: _Layout, spectra: torch.Tensor, want_gradient: bool) -
     return spectra * factors, spectra * factors.conj() if want_gradient else None
 
 
-def _row_statistics(spec: _Layout, spectrum: torch.Tensor, shifted: torch.Tensor) -> torch.Tensor:
+def _row_statistics(spec: _Layout, spectrum: torch.Tensor, shifted: torch.Tensor, reciprocals) -> torch.Tensor:
     """``f_hk`` for ``k >= h`` on the window, ``(chunk, P - h, *window)``, from phase ``h``'s spectrum
     ``(chunk, 1, ...)`` and the shifted spectra of phases ``k >= h``: one inverse transform per pair."""
     statistics = _offsets.window_irfftn(spectrum.conj() * shifted, spec.lengths, spec.windows)
-    if spec.periodic:
-        return statistics
-    return statistics * _placement_reciprocals(spec, statistics.dtype, statistics.device)
+    return statistics if spec.periodic else statistics * reciprocals
 
 
-def _term(spec: _Layout, statistics: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _term(spec: _Layout, statistics: torch.Tensor, weights: torch.Tensor, reciprocals) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample loss (without the target's constant) of a row of pairs and the window map whose transform is
     ``G^`` (``dL/df`` periodic, whose ``1 / N`` is in the spectra; ``dL/dC = dL/df / W`` non-periodic).
 
@@ -122,7 +120,7 @@ def _term(spec: _Layout, statistics: torch.Tensor, weights: torch.Tensor) -> tup
         difference = statistics - weights[:, 0]
         scaled = difference * scale.reshape(-1, *([1] * spec.ndim))
         loss = (difference * scaled).flatten(1).sum(dim=1) / 2
-        return loss, scaled if spec.periodic else scaled * _placement_reciprocals(spec, scaled.dtype, scaled.device)
+        return loss, scaled if spec.periodic else scaled * reciprocals
     if torch.is_grad_enabled():  # the recomputation of a double backward: the clamp's derivative is 1
         guarded = statistics + (statistics.clamp_min(0) - statistics).detach() + spec.eps
     else:
@@ -137,7 +135,7 @@ def _gradient(spec: _Layout, shifted: torch.Tensor, unshifted: torch.Tensor, adj
         [torch.linalg.vecdot(adjoint, shifted[:, h:], dim=1) for h, adjoint in enumerate(adjoints)], dim=1
     )
     for h, adjoint in enumerate(adjoints):
-        gradient_spectra[:, h:] += adjoint * unshifted[:, h : h + 1]
+        gradient_spectra[:, h:].add_(adjoint * unshifted[:, h : h + 1])
     gradient = torch.fft.irfftn(gradient_spectra, s=list(spec.lengths), dim=tuple(range(-spec.ndim, 0)))
     return _offsets.crop_centred(gradient, spec.spatial)
 
@@ -147,11 +145,12 @@ def _chunk(spec: _Layout, fields: torch.Tensor, weights: torch.Tensor, want_grad
     of pairs ``(h, k >= h)`` at a time."""
     spectra = torch.fft.rfftn(fields, s=list(spec.lengths), dim=tuple(range(-spec.ndim, 0)))
     shifted, unshifted = _scaled_spectra(spec, spectra, want_gradient)
+    reciprocals = _placement_reciprocals(spec, fields.dtype, fields.device)
     loss, adjoints, start = 0.0, [], 0
     for h in range(fields.shape[1]):
         stop = start + fields.shape[1] - h
-        statistics = _row_statistics(spec, spectra[:, h : h + 1], shifted[:, h:])
-        row_loss, derivative = _term(spec, statistics, weights[:, :, start:stop])
+        statistics = _row_statistics(spec, spectra[:, h : h + 1], shifted[:, h:], reciprocals)
+        row_loss, derivative = _term(spec, statistics, weights[:, :, start:stop], reciprocals)
         loss, start = loss + row_loss, stop
         if want_gradient:
             adjoints.append(_offsets.padded_rfftn(derivative, spec.lengths))
