@@ -4,8 +4,8 @@ With ``m_h`` the phase fields, ``C_hk(r) = sum_x m_h(x) m_k(x + r)`` (zero-padde
 the number of placements (``N`` when periodic), the statistics are ``f_hk = C_hk / W``. Only the independent pairs
 ``h <= k`` are transformed: ``f_kh(r) = f_hk(-r)``, and since the window is closed under ``r -> -r`` the loss term
 of ``(k, h)`` is rewritten on ``f_hk`` against the negated target, ``sum_r l(f_hk(r), t_kh(-r))``. So per chunk of
-samples the forward is one ``rfftn`` per phase, one inverse per independent pair (on the window only) and one
-elementwise pass giving the loss and ``G_hk = dL/dC_hk``. Since ``dC_hk(r)/dm_h(y) = m_k(y + r)`` and
+samples the forward is one ``rfftn`` per phase, one inverse per independent pair (on the window only) and, per row
+of pairs ``(h, k >= h)``, one elementwise pass giving the loss and ``G_hk = dL/dC_hk``. Since ``dC_hk(r)/dm_h(y) = m_k(y + r)`` and
 ``dC_hk(r)/dm_k(y) = m_h(y - r)``, the gradient is, in Fourier space (``^`` the DFT, lag ``r`` at ``r mod L``),
 
     (dL/dm_a)^ = sum_{k >= a} conj(G_ak^) m_k^ + sum_{h <= a} G_ha^ m_h^,
@@ -17,8 +17,8 @@ The gradient is computed in the forward, chunk by chunk while the phase spectra 
 or log maps are kept), and only when the field requires it; the backward scales it by the incoming per-sample
 gradient. Under ``create_graph`` (double backward) the backward recomputes it with differentiable operations, so
 second derivatives are exact. Batches are processed in chunks of about
-:func:`~spatialstats.functional._fused.get_chunk_pixels` / ``P`` samples' FFT pixels, so the largest temporary (the
-``P(P+1)/2`` pair spectra) is ``(P + 1) / 2`` times the one-channel path's. The autograd implementation in
+:func:`~spatialstats.functional._fused.get_chunk_pixels` FFT pixels over all ``P`` phases, so no temporary (at most
+a row of ``P`` pair spectra) grows with the batch. The autograd implementation in
 :mod:`spatialstats.functional.statistics_losses` is the reference the tests compare with.
 """
 
