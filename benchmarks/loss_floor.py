@@ -16,8 +16,9 @@ hits every variant alike:
 - ``fused``: the library as called by users (``check_values=False``, precomputed target statistics).
 
 It prints a Markdown table with the minimum over repeats of each time, the ratio to ``f4`` of the same run (and to
-the row's own floor: ``f4`` for one channel, ``fP`` for n phases), and the peak torch CPU memory of one forward+backward over the input's bytes (the running sum of the profiler's
-allocation events, inputs excluded), and the issue's targets as met / not met.
+the row's own floor: ``f4`` for one channel, ``fP`` for n phases), and the peak torch CPU memory of one
+forward+backward over the input's bytes (the running sum of the profiler's allocation events, inputs excluded), and
+the issue's targets as met / not met.
 
 Run: ``PYTHONPATH=src python benchmarks/loss_floor.py`` (``--help`` lists the options; ``--quick`` for a short run).
 """

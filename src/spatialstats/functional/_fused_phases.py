@@ -5,8 +5,9 @@ the number of placements (``N`` when periodic), the statistics are ``f_hk = C_hk
 ``h <= k`` are transformed: ``f_kh(r) = f_hk(-r)``, and since the window is closed under ``r -> -r`` the loss term
 of ``(k, h)`` is rewritten on ``f_hk`` against the negated target, ``sum_r l(f_hk(r), t_kh(-r))``. So per chunk of
 samples the forward is one ``rfftn`` per phase, one inverse per independent pair (on the window only) and, per row
-of pairs ``(h, k >= h)``, one elementwise pass giving the loss and ``G_hk = dL/dC_hk``. Since ``dC_hk(r)/dm_h(y) = m_k(y + r)`` and
-``dC_hk(r)/dm_k(y) = m_h(y - r)``, the gradient is, in Fourier space (``^`` the DFT, lag ``r`` at ``r mod L``),
+of pairs ``(h, k >= h)``, one elementwise pass giving the loss and ``G_hk = dL/dC_hk``. Since
+``dC_hk(r)/dm_h(y) = m_k(y + r)`` and ``dC_hk(r)/dm_k(y) = m_h(y - r)``, the gradient is, in Fourier space (``^``
+the DFT, lag ``r`` at ``r mod L``),
 
     (dL/dm_a)^ = sum_{k >= a} conj(G_ak^) m_k^ + sum_{h <= a} G_ha^ m_h^,
 
