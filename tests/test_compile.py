@@ -90,9 +90,11 @@ LOSSES = {
 }
 
 
+FAST_LOSSES = {(n, 1) for n in LOSSES} | {("cess", 3), ("msess", 2)}
+
+
 @pytest.mark.parametrize(
-    "name, channels", _cases([(n, c) for n in sorted(LOSSES) for c in (1, 3)], {(n, 1) for n in LOSSES} | {("cess", 3)}),
-    ids=str,
+    "name, channels", _cases([(n, c) for n in sorted(LOSSES) for c in (1, 2, 3, 5)], FAST_LOSSES), ids=str
 )
 def test_losses(name, channels):
     target = _target(channels)
@@ -108,9 +110,11 @@ MODULES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
-def test_modules(name):
-    module, target = MODULES[name](), _target(1)
+@pytest.mark.parametrize(
+    "name, channels", _cases([(n, c) for n in sorted(MODULES) for c in (1, 3)], {(n, 1) for n in MODULES}), ids=str
+)
+def test_modules(name, channels):
+    module, target = MODULES[name](), _target(channels)
     if name == "ClampLoss":
         function = module
     elif name == "MSECESSLoss":
@@ -118,12 +122,12 @@ def test_modules(name):
     else:
         fixed = type(module).from_target(target, **module.options)
         function = fixed
-    _assert_compiled_equals_eager(function, _fields(1))
+    _assert_compiled_equals_eager(function, _fields(channels))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("periodic", [True, False])
-def test_inductor_fused_loss(periodic):
-    target = _target(1)
+@pytest.mark.parametrize("periodic, channels", [(True, 1), (False, 1), (True, 3)])  # 3 channels: ~1 min on 2 cores
+def test_inductor_fused_loss(periodic, channels):
+    target = _target(channels)
     function = lambda p: F.cess(p, target, periodic=periodic, cutoff=2, check_values=False)  # noqa: E731
-    _assert_compiled_equals_eager(function, _fields(1), backend="inductor")
+    _assert_compiled_equals_eager(function, _fields(channels), backend="inductor")

@@ -143,6 +143,7 @@ def test_no_host_synchronisation_with_checks_off(periodic):
         F.msess(prediction, target, **options).backward()
         F.mse_cess(prediction, target, **options).backward()
         F.cess(three, three_target, **options).backward()
+        F.msess(three, three_target, **options).backward()  # the fused n-phase path, with its gradient
 
     step()  # warm-up: plans, caches
     torch.cuda.synchronize()

@@ -129,9 +129,12 @@ def shift_factors(
     Multiplying the spectrum by :math:`e^{-2\pi i k s / L}` moves sample ``j`` of the signal to ``j + s``. Folding
     the centring into the spectrum product this way turns the centred crop into a zero-copy :func:`crop_centred`
     view instead of a ``roll``. Cached per layout in eager mode; under ``torch.compile`` they are built in the graph
-    (a cache of tensors is not traceable). Complex dtype of the spectrum.
+    (a cache of tensors is not traceable), and inside ``torch.func`` transforms per call. Complex dtype of the spectrum.
     """
-    build = _shift_factors if torch.compiler.is_compiling() else _cached_shift_factors
+    # Inside a torch.func transform the built tensor is wrapped for that transform's level: caching it would leak
+    # the wrapper into later calls (functorch's "escaped?" assertion), so build it there too.
+    uncached = torch.compiler.is_compiling() or torch._C._functorch.maybe_current_level() is not None
+    build = _shift_factors if uncached else _cached_shift_factors
     return build(tuple(lengths), tuple(shifts), dtype, torch.device(device))
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from spatialstats._validation import check_field_values, require_floating_fields
-from spatialstats.functional import _fused
+from spatialstats.functional import _fused, _fused_phases
 from spatialstats.functional._common import (
     StatisticsLossInputs,
     as_loss_precision,
@@ -80,6 +80,8 @@ def msess(
     )
     if _fused.applies(inputs):
         return reduce(_fused.statistics_loss(inputs, "msess"), inputs.reduction)
+    if _fused_phases.applies(inputs):
+        return reduce(_fused_phases.statistics_loss(inputs, "msess"), inputs.reduction)
     return reduce(msess_reference(inputs), inputs.reduction)
 
 
@@ -150,6 +152,8 @@ def cess(
     )
     if _fused.applies(inputs):
         return reduce(_fused.statistics_loss(inputs, "kl" if inputs.kl else "cess"), inputs.reduction)
+    if _fused_phases.applies(inputs):
+        return reduce(_fused_phases.statistics_loss(inputs, "kl" if inputs.kl else "cess"), inputs.reduction)
     return reduce(cess_reference(inputs), inputs.reduction)
 
 
