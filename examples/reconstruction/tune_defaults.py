@@ -57,14 +57,19 @@ def main() -> None:
     parser.add_argument("--levels", type=int)
     parser.add_argument("--parameterization", choices=("clip", "logits"))
     parser.add_argument("--smoothing", type=float)
+    parser.add_argument("--coarse-starts", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--only", type=int, nargs="+", help="only these cases (indices after --phases)")
     parser.add_argument("--phases", type=int, choices=(2, 3), help="only the targets of this many phases")
     parser.add_argument("--quick", action="store_true", help="every fourth target only")
     args = parser.parse_args()
     torch.set_num_threads(1)
     given = (("steps", args.steps), ("lr", args.lr), ("clamp_delay", args.clamp_delay), ("levels", args.levels),
-             ("parameterization", args.parameterization), ("smoothing", args.smoothing))
+             ("parameterization", args.parameterization), ("smoothing", args.smoothing),
+             ("coarse_starts", args.coarse_starts), ("seed", args.seed))
     options = {key: value for key, value in given if value is not None}
     cases = [case for case in _cases() if args.phases in (None, case[1])]
+    cases = [cases[index] for index in args.only] if args.only else cases
     print(f"options {options or 'defaults'}")
     print("| target | statistics error | interface / target's | components (target's) | CPU s | meets issue 10 |\n"
           "|---|---|---|---|---|---|")

@@ -29,6 +29,7 @@ from spatialstats.functional._common import statistics_of
 from spatialstats.statistics import two_point_stats
 
 PARAMETERIZATIONS = ("clip", "logits")
+DEFAULT_COARSE_STARTS = 4
 Callback = Callable[[int, torch.Tensor, torch.Tensor], object]
 
 
@@ -53,6 +54,7 @@ def reconstruct(
     tolerance: float | None = None,
     patience: int = 50,
     levels: int | None = None,
+    coarse_starts: int | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callback | None = None,
@@ -205,6 +207,7 @@ def reconstruct(
     levels, parameterization, coarse_parameterization = _default_schedule(
         levels, parameterization, num_phases, target is not None, spatial_shape
     )
+    starts = _default_coarse_starts(coarse_starts, num_phases, levels)
     check_box_parameterization(optimizer, parameterization)  # before a coarse level runs
     level_smoothing = _default_smoothing(smoothing, num_phases, parameterization)
     dtype, device = expected.dtype, expected.device
@@ -218,11 +221,12 @@ def reconstruct(
             _pooled(target, levels), loss=loss, clamp_weight=clamp_weight, clamp_width=clamp_width,
             clamp_delay=clamp_delay, parameterization=coarse_parameterization,
             smoothing=smoothing, periodic=periodic,
-            cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples, optimizer=optimizer, lr=lr,
-            steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, seed=seed,
-            device=device, progress=progress,
+            cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples * starts, optimizer=optimizer, lr=lr,
+            steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, coarse_starts=1,
+            seed=seed, device=device, progress=progress,
         )
-        parameters = _parameters_from_field(_upsampled(coarse.field, len(spatial_shape)), channels, parameterization)
+        field = coarse.field[_best_starts(coarse, starts)]
+        parameters = _parameters_from_field(_upsampled(field, len(spatial_shape)), channels, parameterization)
     statistics_term = _statistics_term(loss, expected, periodic, cutoff, eps)
 
     def objective_for(index: slice) -> Callable[[torch.Tensor, int], torch.Tensor]:
@@ -271,6 +275,43 @@ def _default_schedule(
     if parameterization is not None:
         return levels, parameterization, parameterization
     return levels, ("logits" if several and levels > 1 else "clip"), "clip"
+
+
+def _default_coarse_starts(coarse_starts: int | None, num_phases: int, levels: int) -> int:
+    """Starts per reconstruction on the coarse levels: the given number, else 4 for more than two phases with
+    ``levels > 1``, 1 otherwise; more than 1 needs a coarse level."""
+    if coarse_starts is None:
+        return DEFAULT_COARSE_STARTS if num_phases > 2 and levels > 1 else 1
+    _check_count(coarse_starts, "coarse_starts")
+    if coarse_starts > 1 and levels == 1:
+        raise ValueError(f"coarse_starts={coarse_starts} needs levels > 1 (a coarse level to start from), got levels=1")
+    return coarse_starts
+
+
+def _best_starts(coarse: ReconstructionResult, starts: int) -> torch.Tensor:
+    """Index into ``coarse`` of the best of each run of ``starts`` consecutive reconstructions (one reconstruction's
+    starts), by :func:`_start_scores`; ties go to the first start."""
+    if starts == 1:
+        return torch.arange(coarse.field.shape[0], device=coarse.field.device)
+    scores = _start_scores(coarse).reshape(-1, starts)
+    return torch.arange(scores.shape[0], device=scores.device) * starts + scores.argmin(dim=1)
+
+
+def _start_scores(result: ReconstructionResult) -> torch.Tensor:
+    r"""Score of each coarse reconstruction, lower is better: its statistics error :math:`E` times a morphology
+    penalty against the target's labels (components :math:`c_h` vs :math:`c^\star_h` per phase, total interface
+    density :math:`s` vs :math:`s^\star`), ``(batch,)``:
+
+    .. math::
+
+        E \Bigl(1 + \sum_h \Bigl|\log \frac{c_h + 1}{c^\star_h + 1}\Bigr| + \Bigl|\log \frac{s}{s^\star}\Bigr|\Bigr)
+    """
+    mine, target = result.morphology, result.target_morphology
+    assert mine is not None and target is not None  # coarse levels always have a target
+    counts = ((mine.component_counts.double() + 1) / (target.component_counts.double() + 1)).log().abs().sum(dim=1)
+    tiny = torch.finfo(torch.float64).tiny
+    interface = (mine.total_interface_density.clamp_min(tiny) / target.total_interface_density.clamp_min(tiny)).log().abs()
+    return result.statistics_error.double() * (1 + counts + interface)
 
 
 def _optimize(
