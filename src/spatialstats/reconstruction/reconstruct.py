@@ -176,6 +176,20 @@ def reconstruct(
             previous level's soft field upsampled by 2 (nearest neighbour); every level runs the same options with
             ``steps // 2`` steps except the finest, which runs ``steps``. Needs ``target`` with spatial sizes
             divisible by ``2 ** (levels - 1)``.
+        coarse_starts: with ``levels > 1``, independent starts :math:`k` per reconstruction on the coarse levels (run
+            in one batch, start ``j`` of sample ``s`` from the noise of seed ``seed + s * k + j``); the best coarse
+            result, by its statistics error :math:`E` times a morphology penalty against the target's (pooled)
+            labels,
+
+            .. math::
+
+                E \Bigl(1 + \sum_h \Bigl|\log \frac{c_h + 1}{c^\star_h + 1}\Bigr|
+                    + \Bigl|\log \frac{s}{s^\star}\Bigr|\Bigr)
+
+            (:math:`c_h`, :math:`c^\star_h` the component counts of phase :math:`h`, :math:`s`, :math:`s^\star` the
+            total interface densities of :func:`~spatialstats.reconstruction.morphology`), is refined on the finer
+            levels. ``None`` (default): 4 for more than two phases with ``levels > 1``, else 1 (one start: the result
+            of a single coarse-to-fine run). More than 1 needs ``levels > 1``.
         seed: base seed of the initial noise.
         device: where to compute; default the target's device.
         callback: called after every step as ``callback(step, losses, field)`` with the per-reconstruction losses
