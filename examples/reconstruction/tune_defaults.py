@@ -1,7 +1,8 @@
 """The measurement behind the defaults of ``reconstruct``: disk targets, statistics error and morphology.
 
     python examples/reconstruction/tune_defaults.py [--steps N] [--lr X] [--clamp-delay F] [--levels L]
-        [--parameterization clip|logits] [--smoothing S] [--phases 2|3] [--quick]
+        [--parameterization clip|logits] [--smoothing S] [--coarse-starts K] [--seed N] [--phases 2|3]
+        [--only I ...] [--quick]
 
 Draws non-overlapping periodic disks (two phases: four disks on 64-256 px; three phases: a few large disks of
 phase 1 and several small disks of phase 2 on 96-128 px, radii and counts varied over eight seeds) and two
@@ -10,8 +11,9 @@ with ``reconstruct``'s defaults or the given overrides, and prints the statistic
 component counts against the target's, the CPU seconds and whether the acceptance rule of issue 10 holds: interface
 within 15%, at most 1.5x the components per phase, error <= 2e-3 (two phases) / 7e-3 (three phases). Without
 ``--levels``/``--parameterization``/``--smoothing`` three-phase targets get the default rule (two levels,
-``"clip"`` on the coarse one, ``"logits"`` blurred by 1 px decaying to 0 at 70% of the steps on the fine one);
-``--smoothing 0`` measures the previous default, ``--levels 1 --parameterization clip`` the two-phase settings.
+``"clip"`` on the coarse one with the best of 4 starts refined, ``"logits"`` blurred by 1 px decaying to 0 at 70% of
+the steps on the fine one); ``--coarse-starts 1`` measures the previous default, ``--smoothing 0`` the one before it,
+``--levels 1 --parameterization clip`` the two-phase settings; ``--only`` picks cases by index (after ``--phases``).
 """
 
 from __future__ import annotations

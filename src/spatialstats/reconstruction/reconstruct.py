@@ -106,16 +106,21 @@ def reconstruct(
     order of magnitude but let single pixels flip (Adam's normalised steps amplify tiny gradients), which leaves
     specks and fragments the small disks. While blurred, every update of the fine level is a bump a few pixels wide,
     so shapes move and resize as wholes; single-pixel refinement and the binarizing clamp come only in the last 30%.
+    The coarse level (a quarter of the pixels, half the steps) runs ``coarse_starts=4`` starts per reconstruction
+    in one batch and only the best, by statistics error and morphology against the pooled target (see
+    ``coarse_starts``), is refined: a start that merged small disks or split large ones scores 1.3-2.1e-2 at the
+    coarse level, a good one 5-7e-3 with (nearly) the target's components, so the choice is clear-cut.
     Measured with ``python examples/reconstruction/tune_defaults.py --phases 3`` (seed 0, one
     run each, CPU time of one core on a loaded 2-core machine): on 8 targets of 3-5 large and 6-12 small separate
     disks (96 and 128 px) the rule met all goals of issue 10 (error <= 7e-3, interface within 15%, at most 1.5x the
-    components per phase) on 7, with the target's component counts, interfaces within 5% and errors 2.6e-5 to
-    5.2e-4, in 38-54 CPU s, where the previous default (``smoothing=0``) left specks or fragments (components
-    [5, 7, 14] and [4, 7, 36] for [1, 4, 10] on two of them). The failure is a wrong arrangement reached from seed 0
-    (error 4.1e-3, interface 1.66x, 54 components of phase 2 for 10); seed 1 meets the goals there (2.5e-4).
+    components per phase) on all 8, with the target's component counts, interfaces within 4% and errors 2.6e-5 to
+    4.4e-4, in 44-48 CPU s at 96 px (67 s at 128 px). With one coarse start (``coarse_starts=1``, 39-43 s at 96 px,
+    58 s at 128 px) 7 of 8 met them: on one target seed 0 reaches a wrong arrangement (error 4.1e-3, interface
+    1.66x, 54 components of phase 2 for 10). Without the blur (``smoothing=0``) specks or fragments remained
+    (components [5, 7, 14] and [4, 7, 36] for [1, 4, 10] on two targets).
     Targets that are not separate disks still fail on morphology at errors below 7e-3: overlapping disks (the
-    128 px figure of ``examples/reconstruction``: 2.8e-3, interface 1.51x, components [14, 39, 62] for
-    [6, 6, 18]) and three-phase Gaussian fields (interface 1.24-1.36x, too many components).
+    128 px figure of ``examples/reconstruction``, one coarse start: 2.8e-3, interface 1.51x, components [14, 39, 62] for
+    [6, 6, 18]) and three-phase Gaussian fields (interface 1.25-1.36x, too many components, with 4 starts as with 1).
     An explicit ``parameterization``, ``levels`` or ``smoothing`` replaces the corresponding part of this rule (the
     given parameterization and smoothing then apply to every level).
 
@@ -187,8 +192,9 @@ def reconstruct(
                     + \Bigl|\log \frac{s}{s^\star}\Bigr|\Bigr)
 
             (:math:`c_h`, :math:`c^\star_h` the component counts of phase :math:`h`, :math:`s`, :math:`s^\star` the
-            total interface densities of :func:`~spatialstats.reconstruction.morphology`), is refined on the finer
-            levels. ``None`` (default): 4 for more than two phases with ``levels > 1``, else 1 (one start: the result
+            total interface densities of :func:`~spatialstats.reconstruction.morphology`), is refined on the finest
+            level (with ``levels > 2`` every coarser level runs the :math:`k` starts and the choice is made on the
+            second-finest). ``None`` (default): 4 for more than two phases with ``levels > 1``, else 1 (one start: the result
             of a single coarse-to-fine run). More than 1 needs ``levels > 1``.
         seed: base seed of the initial noise.
         device: where to compute; default the target's device.
