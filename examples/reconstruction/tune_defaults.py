@@ -1,7 +1,8 @@
 """The measurement behind the defaults of ``reconstruct``: disk targets, statistics error and morphology.
 
     python examples/reconstruction/tune_defaults.py [--steps N] [--lr X] [--clamp-delay F] [--levels L]
-        [--parameterization clip|logits] [--smoothing S] [--phases 2|3] [--quick]
+        [--parameterization clip|logits] [--smoothing S] [--coarse-starts K] [--seed N] [--phases 2|3]
+        [--only I ...] [--quick]
 
 Draws non-overlapping periodic disks (two phases: four disks on 64-256 px; three phases: a few large disks of
 phase 1 and several small disks of phase 2 on 96-128 px, radii and counts varied over eight seeds) and two
@@ -10,8 +11,9 @@ with ``reconstruct``'s defaults or the given overrides, and prints the statistic
 component counts against the target's, the CPU seconds and whether the acceptance rule of issue 10 holds: interface
 within 15%, at most 1.5x the components per phase, error <= 2e-3 (two phases) / 7e-3 (three phases). Without
 ``--levels``/``--parameterization``/``--smoothing`` three-phase targets get the default rule (two levels,
-``"clip"`` on the coarse one, ``"logits"`` blurred by 1 px decaying to 0 at 70% of the steps on the fine one);
-``--smoothing 0`` measures the previous default, ``--levels 1 --parameterization clip`` the two-phase settings.
+``"clip"`` on the coarse one with the best of 4 starts refined, ``"logits"`` blurred by 1 px decaying to 0 at 70% of
+the steps on the fine one); ``--coarse-starts 1`` measures the previous default, ``--smoothing 0`` the one before it,
+``--levels 1 --parameterization clip`` the two-phase settings; ``--only`` picks cases by index (after ``--phases``).
 """
 
 from __future__ import annotations
@@ -57,14 +59,19 @@ def main() -> None:
     parser.add_argument("--levels", type=int)
     parser.add_argument("--parameterization", choices=("clip", "logits"))
     parser.add_argument("--smoothing", type=float)
+    parser.add_argument("--coarse-starts", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--only", type=int, nargs="+", help="only these cases (indices after --phases)")
     parser.add_argument("--phases", type=int, choices=(2, 3), help="only the targets of this many phases")
     parser.add_argument("--quick", action="store_true", help="every fourth target only")
     args = parser.parse_args()
     torch.set_num_threads(1)
     given = (("steps", args.steps), ("lr", args.lr), ("clamp_delay", args.clamp_delay), ("levels", args.levels),
-             ("parameterization", args.parameterization), ("smoothing", args.smoothing))
+             ("parameterization", args.parameterization), ("smoothing", args.smoothing),
+             ("coarse_starts", args.coarse_starts), ("seed", args.seed))
     options = {key: value for key, value in given if value is not None}
     cases = [case for case in _cases() if args.phases in (None, case[1])]
+    cases = [cases[index] for index in args.only] if args.only else cases
     print(f"options {options or 'defaults'}")
     print("| target | statistics error | interface / target's | components (target's) | CPU s | meets issue 10 |\n"
           "|---|---|---|---|---|---|")

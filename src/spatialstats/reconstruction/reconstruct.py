@@ -29,6 +29,7 @@ from spatialstats.functional._common import statistics_of
 from spatialstats.statistics import two_point_stats
 
 PARAMETERIZATIONS = ("clip", "logits")
+DEFAULT_COARSE_STARTS = 4
 Callback = Callable[[int, torch.Tensor, torch.Tensor], object]
 
 
@@ -53,6 +54,7 @@ def reconstruct(
     tolerance: float | None = None,
     patience: int = 50,
     levels: int | None = None,
+    coarse_starts: int | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
     callback: Callback | None = None,
@@ -104,16 +106,21 @@ def reconstruct(
     order of magnitude but let single pixels flip (Adam's normalised steps amplify tiny gradients), which leaves
     specks and fragments the small disks. While blurred, every update of the fine level is a bump a few pixels wide,
     so shapes move and resize as wholes; single-pixel refinement and the binarizing clamp come only in the last 30%.
+    The coarse level (a quarter of the pixels, half the steps) runs ``coarse_starts=4`` starts per reconstruction
+    in one batch and only the best, by statistics error and morphology against the pooled target (see
+    ``coarse_starts``), is refined: a start that merged small disks or split large ones scores 1.3-2.1e-2 at the
+    coarse level, a good one 5-7e-3 with (nearly) the target's components, so the choice is clear-cut.
     Measured with ``python examples/reconstruction/tune_defaults.py --phases 3`` (seed 0, one
     run each, CPU time of one core on a loaded 2-core machine): on 8 targets of 3-5 large and 6-12 small separate
     disks (96 and 128 px) the rule met all goals of issue 10 (error <= 7e-3, interface within 15%, at most 1.5x the
-    components per phase) on 7, with the target's component counts, interfaces within 5% and errors 2.6e-5 to
-    5.2e-4, in 38-54 CPU s, where the previous default (``smoothing=0``) left specks or fragments (components
-    [5, 7, 14] and [4, 7, 36] for [1, 4, 10] on two of them). The failure is a wrong arrangement reached from seed 0
-    (error 4.1e-3, interface 1.66x, 54 components of phase 2 for 10); seed 1 meets the goals there (2.5e-4).
+    components per phase) on all 8, with the target's component counts, interfaces within 4% and errors 2.6e-5 to
+    4.4e-4, in 44-48 CPU s at 96 px (67 s at 128 px). With one coarse start (``coarse_starts=1``, 39-43 s at 96 px,
+    58 s at 128 px) 7 of 8 met them: on one target seed 0 reaches a wrong arrangement (error 4.1e-3, interface
+    1.66x, 54 components of phase 2 for 10). Without the blur (``smoothing=0``) specks or fragments remained
+    (components [5, 7, 14] and [4, 7, 36] for [1, 4, 10] on two targets).
     Targets that are not separate disks still fail on morphology at errors below 7e-3: overlapping disks (the
-    128 px figure of ``examples/reconstruction``: 2.8e-3, interface 1.51x, components [14, 39, 62] for
-    [6, 6, 18]) and three-phase Gaussian fields (interface 1.24-1.36x, too many components).
+    128 px figure of ``examples/reconstruction``, one coarse start: 2.8e-3, interface 1.51x, components [14, 39, 62] for
+    [6, 6, 18]) and three-phase Gaussian fields (interface 1.25-1.36x, too many components, with 4 starts as with 1).
     An explicit ``parameterization``, ``levels`` or ``smoothing`` replaces the corresponding part of this rule (the
     given parameterization and smoothing then apply to every level).
 
@@ -174,6 +181,21 @@ def reconstruct(
             previous level's soft field upsampled by 2 (nearest neighbour); every level runs the same options with
             ``steps // 2`` steps except the finest, which runs ``steps``. Needs ``target`` with spatial sizes
             divisible by ``2 ** (levels - 1)``.
+        coarse_starts: with ``levels > 1``, independent starts :math:`k` per reconstruction on the coarse levels (run
+            in one batch, start ``j`` of sample ``s`` from the noise of seed ``seed + s * k + j``); the best coarse
+            result, by its statistics error :math:`E` times a morphology penalty against the target's (pooled)
+            labels,
+
+            .. math::
+
+                E \Bigl(1 + \sum_h \Bigl|\log \frac{c_h + 1}{c^\star_h + 1}\Bigr|
+                    + \Bigl|\log \frac{s}{s^\star}\Bigr|\Bigr)
+
+            (:math:`c_h`, :math:`c^\star_h` the component counts of phase :math:`h`, :math:`s`, :math:`s^\star` the
+            total interface densities of :func:`~spatialstats.reconstruction.morphology`), is refined on the finest
+            level (with ``levels > 2`` every coarser level runs the :math:`k` starts and the choice is made on the
+            second-finest). ``None`` (default): 4 for more than two phases with ``levels > 1``, else 1 (one start: the result
+            of a single coarse-to-fine run). More than 1 needs ``levels > 1``.
         seed: base seed of the initial noise.
         device: where to compute; default the target's device.
         callback: called after every step as ``callback(step, losses, field)`` with the per-reconstruction losses
@@ -205,6 +227,7 @@ def reconstruct(
     levels, parameterization, coarse_parameterization = _default_schedule(
         levels, parameterization, num_phases, target is not None, spatial_shape
     )
+    starts = _default_coarse_starts(coarse_starts, num_phases, levels)
     check_box_parameterization(optimizer, parameterization)  # before a coarse level runs
     level_smoothing = _default_smoothing(smoothing, num_phases, parameterization)
     dtype, device = expected.dtype, expected.device
@@ -218,11 +241,12 @@ def reconstruct(
             _pooled(target, levels), loss=loss, clamp_weight=clamp_weight, clamp_width=clamp_width,
             clamp_delay=clamp_delay, parameterization=coarse_parameterization,
             smoothing=smoothing, periodic=periodic,
-            cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples, optimizer=optimizer, lr=lr,
-            steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, seed=seed,
-            device=device, progress=progress,
+            cutoff=_coarse_cutoff(cutoff), eps=eps, num_samples=num_samples * starts, optimizer=optimizer, lr=lr,
+            steps=max(steps // 2, 1), tolerance=tolerance, patience=patience, levels=levels - 1, coarse_starts=1,
+            seed=seed, device=device, progress=progress,
         )
-        parameters = _parameters_from_field(_upsampled(coarse.field, len(spatial_shape)), channels, parameterization)
+        field = coarse.field[_best_starts(coarse, starts)]
+        parameters = _parameters_from_field(_upsampled(field, len(spatial_shape)), channels, parameterization)
     statistics_term = _statistics_term(loss, expected, periodic, cutoff, eps)
 
     def objective_for(index: slice) -> Callable[[torch.Tensor, int], torch.Tensor]:
@@ -271,6 +295,43 @@ def _default_schedule(
     if parameterization is not None:
         return levels, parameterization, parameterization
     return levels, ("logits" if several and levels > 1 else "clip"), "clip"
+
+
+def _default_coarse_starts(coarse_starts: int | None, num_phases: int, levels: int) -> int:
+    """Starts per reconstruction on the coarse levels: the given number, else 4 for more than two phases with
+    ``levels > 1``, 1 otherwise; more than 1 needs a coarse level."""
+    if coarse_starts is None:
+        return DEFAULT_COARSE_STARTS if num_phases > 2 and levels > 1 else 1
+    _check_count(coarse_starts, "coarse_starts")
+    if coarse_starts > 1 and levels == 1:
+        raise ValueError(f"coarse_starts={coarse_starts} needs levels > 1 (a coarse level to start from), got levels=1")
+    return coarse_starts
+
+
+def _best_starts(coarse: ReconstructionResult, starts: int) -> torch.Tensor:
+    """Index into ``coarse`` of the best of each run of ``starts`` consecutive reconstructions (one reconstruction's
+    starts), by :func:`_start_scores`; ties go to the first start."""
+    if starts == 1:
+        return torch.arange(coarse.field.shape[0], device=coarse.field.device)
+    scores = _start_scores(coarse).reshape(-1, starts)
+    return torch.arange(scores.shape[0], device=scores.device) * starts + scores.argmin(dim=1)
+
+
+def _start_scores(result: ReconstructionResult) -> torch.Tensor:
+    r"""Score of each coarse reconstruction, lower is better: its statistics error :math:`E` times a morphology
+    penalty against the target's labels (components :math:`c_h` vs :math:`c^\star_h` per phase, total interface
+    density :math:`s` vs :math:`s^\star`), ``(batch,)``:
+
+    .. math::
+
+        E \Bigl(1 + \sum_h \Bigl|\log \frac{c_h + 1}{c^\star_h + 1}\Bigr| + \Bigl|\log \frac{s}{s^\star}\Bigr|\Bigr)
+    """
+    mine, target = result.morphology, result.target_morphology
+    assert mine is not None and target is not None  # coarse levels always have a target
+    counts = ((mine.component_counts.double() + 1) / (target.component_counts.double() + 1)).log().abs().sum(dim=1)
+    tiny = torch.finfo(torch.float64).tiny
+    interface = (mine.total_interface_density.clamp_min(tiny) / target.total_interface_density.clamp_min(tiny)).log().abs()
+    return result.statistics_error.double() * (1 + counts + interface)
 
 
 def _optimize(
