@@ -136,7 +136,7 @@ def test_three_phases_and_both_boundaries(periodic: bool) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [11, 12])
+@pytest.mark.parametrize("seed", [11])  # one held-out seed in CI (~1 min); seed 12 passed too when measured
 def test_disk_target_small_acceptance(seed: int) -> None:
     """Held-out disk images: per-axis mean slice statistics within 5e-3 RMS, volume fraction within 0.02."""
     labels = disk_labels(64, 12, 4, seed=seed)
