@@ -209,8 +209,8 @@ def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[tor
             loss01, q01 = _term(spec, f01, t[:, 1])
             loss10, q10 = _term(spec, f01, t[:, 2])
             loss01, q01 = loss01 + loss10, q01 + q10
-        else:  # t[:, 1] holds t01 + t10 (see two_phase_loss)
-            loss01, q01 = _term(spec, f01, t[:, 1])
+        else:  # f01 = f10 when periodic: CESS needs only t01 + t10 (summed per chunk, no batch-sized copy)
+            loss01, q01 = _term(spec, f01, t[:, 1] + t[:, 2])
         size = math.prod(spec.spatial)
         d_auto = (q00 - q01 + q11) * (sign / size)
         extra = (q01.flatten(1).sum(dim=1) - 2 * q00.flatten(1).sum(dim=1)) * sign
@@ -343,8 +343,6 @@ def two_phase_loss(
     offset = None
     if kind == "kl":  # KL = CESS minus the target's entropy, a constant of the prediction
         offset = (expected * torch.log(expected.clamp_min(0) + eps)).flatten(1).sum(dim=1) / math.prod(spec.windows)
-    if periodic and kind != "msess":  # f01 = f10 when periodic: CESS needs only t01 + t10
-        expected = torch.stack([expected[:, 0], expected[:, 1] + expected[:, 2], expected[:, 3]], dim=1)
     loss = _TwoPhaseLoss.apply(probability, expected.contiguous(), spec)[0]
     return loss if offset is None else loss + offset
 
