@@ -122,3 +122,17 @@ def random_labels(generator: torch.Generator) -> Callable[..., torch.Tensor]:
         return torch.randint(0, phases, (batch, *spatial), generator=generator)
 
     return make
+
+
+@pytest.fixture
+def reference(monkeypatch):
+    """Call a loss on the autograd reference path (both fused paths switched off)."""
+    from spatialstats.functional import _fused, _fused_phases
+
+    def call(function, *args, **options):
+        with monkeypatch.context() as patch:
+            patch.setattr(_fused, "applies", lambda *unused: False)
+            patch.setattr(_fused_phases, "applies", lambda *unused: False)
+            return function(*args, **options)
+
+    return call

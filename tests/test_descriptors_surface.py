@@ -12,11 +12,13 @@ import torch
 from spatialstats.descriptors import interface_indicator, surface_correlations
 
 
-def numpy_indicator(fields: np.ndarray, periodic: bool) -> np.ndarray:
-    """|grad m| by central differences on ``(batch, P, *spatial)``, wrapping or repeating the edge voxel."""
+def numpy_indicator(fields: np.ndarray, periodic) -> np.ndarray:
+    """|grad m| by central differences on ``(batch, P, *spatial)``, wrapping the periodic axes (a bool for all, or
+    one per axis) and repeating the edge voxel of the others."""
+    flags = [periodic] * (fields.ndim - 2) if isinstance(periodic, bool) else list(periodic)
     squared = np.zeros_like(fields)
-    for axis in range(2, fields.ndim):
-        if periodic:
+    for axis, axis_periodic in zip(range(2, fields.ndim), flags):
+        if axis_periodic:
             ahead, behind = np.roll(fields, -1, axis), np.roll(fields, 1, axis)
         else:
             pad = [(0, 0)] * fields.ndim
@@ -28,8 +30,13 @@ def numpy_indicator(fields: np.ndarray, periodic: bool) -> np.ndarray:
     return np.sqrt(squared)
 
 
-@pytest.mark.parametrize("periodic", [True, False])
-@pytest.mark.parametrize("shape, cutoff", [((10,), None), ((6, 7), 2), ((4, 5, 4), 1)])
+@pytest.mark.parametrize(
+    "shape, cutoff, periodic",
+    [(shape, cutoff, periodic) for shape, cutoff in [((10,), None), ((6, 7), 2), ((4, 5, 4), 1)] for periodic in (True, False)]
+    # per-axis boundaries (periodic=(True, False, ...)): wrap only the periodic axes
+    + [((6, 5), None, (False, True)), ((6, 7), (2, 3), (True, False)), ((4, 5, 3), 1, (False, True, False))],
+    ids=str,
+)
 def test_matches_numpy_indicator_and_direct_sum(direct_stats, random_fields, shape, cutoff, periodic):
     fields = random_fields(2, 2, *shape)
     interfaces = numpy_indicator(fields.numpy(), periodic)

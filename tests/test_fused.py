@@ -24,18 +24,6 @@ LAYOUTS = [  # (spatial shape, periodic, cutoff): full windows, crops, per-axis 
 ]
 
 
-@pytest.fixture
-def reference(monkeypatch):
-    """Call a loss on the autograd reference path."""
-
-    def call(function, *args, **options):
-        with monkeypatch.context() as patch:
-            patch.setattr(_fused, "applies", lambda *unused: False)
-            return function(*args, **options)
-
-    return call
-
-
 def _inputs(batch, spatial, seed=0, dtype=torch.float64):
     generator = torch.Generator().manual_seed(seed)
     prediction = torch.rand((batch, 1, *spatial), generator=generator, dtype=dtype).requires_grad_(True)

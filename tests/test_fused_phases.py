@@ -10,6 +10,7 @@ import torch
 import spatialstats as ss
 import spatialstats.functional as F
 from spatialstats.functional import _fused_phases
+from test_fused import _value_and_gradient  # loss value and gradient of its sum
 from spatialstats.functional._common import prepare_statistics_loss
 
 LOSSES = {
@@ -23,18 +24,6 @@ LAYOUTS = [  # (spatial shape, periodic, cutoff): full windows (odd and even axe
     ((8, 7), True, None), ((6, 6), True, None), ((8, 7), False, None), ((8, 7), True, (1, 3)), ((12, 12), False, 5),
     ((4, 5, 3), True, None), ((4, 5, 3), False, (1, 2, 1)),
 ]
-
-
-@pytest.fixture
-def reference(monkeypatch):
-    """Call a loss on the autograd reference path."""
-
-    def call(function, *args, **options):
-        with monkeypatch.context() as patch:
-            patch.setattr(_fused_phases, "applies", lambda *unused: False)
-            return function(*args, **options)
-
-    return call
 
 
 @pytest.fixture
@@ -57,12 +46,6 @@ def _inputs(batch, phases, spatial, seed=0, dtype=torch.float64):
     prediction = torch.softmax(logits, dim=1).requires_grad_(True)
     labels = torch.randint(0, phases, (batch, *spatial), generator=generator)
     return prediction, ss.one_hot_from_labels(labels).to(dtype)
-
-
-def _value_and_gradient(function, prediction, **options):
-    value = function(prediction, **options)
-    (gradient,) = torch.autograd.grad(value.sum(), prediction)
-    return value.detach(), gradient
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))

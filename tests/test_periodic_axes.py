@@ -16,7 +16,6 @@ import spatialstats.functional as F
 from spatialstats.descriptors import (
     DescriptorLoss,
     directional_two_point_stats,
-    interface_indicator,
     radial_two_point_stats,
     surface_correlations,
 )
@@ -282,33 +281,6 @@ def test_directional_lines_take_their_axis_boundary(direct_stats, random_fields,
     assert directional_two_point_stats(fields, periodic=periodic).shape[-1] == 2 * min(
         (n - 1) // 2 if p else n - 1 for n, p in zip(shape, periodic)
     ) + 1
-
-
-def numpy_indicator(fields: np.ndarray, periodic) -> np.ndarray:
-    """|grad m| by central differences, wrapping periodic axes and repeating the edge voxel of the others."""
-    squared = np.zeros_like(fields)
-    for axis, axis_periodic in zip(range(2, fields.ndim), periodic):
-        if axis_periodic:
-            ahead, behind = np.roll(fields, -1, axis), np.roll(fields, 1, axis)
-        else:
-            pad = [(0, 0)] * fields.ndim
-            pad[axis] = (1, 1)
-            padded = np.pad(fields, pad, mode="edge")
-            n = fields.shape[axis]
-            ahead, behind = padded.take(range(2, n + 2), axis), padded.take(range(0, n), axis)
-        squared += ((ahead - behind) / 2) ** 2
-    return np.sqrt(squared)
-
-
-@pytest.mark.parametrize("shape, periodic, cutoff", [MIXED[1], MIXED[2], MIXED[4]])
-def test_surface_correlations_equal_the_direct_sum(direct_stats, random_fields, shape, periodic, cutoff):
-    fields = random_fields(2, 2, *shape)
-    interfaces = numpy_indicator(fields.numpy(), periodic)
-    np.testing.assert_allclose(interface_indicator(fields, periodic=periodic).numpy(), interfaces, atol=1e-14)
-    f_ss, f_sv = surface_correlations(fields, periodic=periodic, cutoff=cutoff)
-    direct = direct_stats(np.concatenate([interfaces, fields.numpy()], axis=1), periodic=periodic, cutoff=cutoff)
-    np.testing.assert_allclose(f_ss.numpy(), np.stack([direct[:, h, h] for h in range(2)], axis=1), atol=1e-13)
-    np.testing.assert_allclose(f_sv.numpy(), direct[:, :2, 2:], atol=1e-13)
 
 
 def test_descriptor_loss_with_mixed_boundaries(random_fields):
