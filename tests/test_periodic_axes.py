@@ -349,14 +349,13 @@ def test_modules_refuse_non_bools_at_construction():
         DescriptorLoss({"two_point": torch.zeros(1, 1)}, weights={"two_point": 1.0}, periodic=[0, 1])
 
 
-def test_reconstruction_keeps_one_boundary_flag():
-    """The reconstruction's morphology report has no per-axis boundaries: a tuple is refused up front, as before."""
-    from spatialstats.reconstruction import reconstruct, reconstruct_from_slices
+def test_slice_reconstruction_keeps_one_boundary_flag():
+    """Slices and volume share one boundary flag: a tuple is refused up front (``reconstruct`` takes per-axis
+    tuples: tests/test_reconstruction.py)."""
+    from spatialstats.reconstruction import reconstruct_from_slices
 
     target = torch.zeros(1, 1, 8, 8)
     target[..., 2:5, 2:5] = 1
-    with pytest.raises(TypeError, match="periodic must be a bool"):
-        reconstruct(target, periodic=(True, False), steps=1, progress=False)
     with pytest.raises(TypeError, match="periodic must be a bool"):
         reconstruct_from_slices(target, shape=(8, 8, 8), periodic=(True, False), steps=1, progress=False)
 

@@ -497,3 +497,24 @@ def test_coarse_starts_leave_two_phase_results_unchanged(circles_target):
 def test_bad_coarse_starts_raise(circles_target, kwargs, error, message):
     with pytest.raises(error, match=message):
         reconstruct(circles_target, steps=2, progress=False, **kwargs)
+
+
+def test_per_axis_boundaries_reach_the_statistics_the_error_and_the_morphology():
+    # a film: stripes along axis 1 (periodic in-plane), bounded along axis 0
+    labels = torch.zeros(1, 16, 16, dtype=torch.long)
+    labels[0, 4:7] = 1
+    labels[0, 0:2, 3:9] = 1
+    target = ss.one_hot_from_labels(labels).double()
+    film = reconstruct(target, periodic=(False, True), steps=60, progress=False)
+    assert film.morphology.periodic == (False, True)
+    expected = ss.two_point_stats(target, periodic=(False, True))
+    assert film.statistics_error.shape == (1,)
+    rms = (ss.two_point_stats(ss.one_hot_from_labels(film.labels).double(), periodic=(False, True)) - expected)
+    torch.testing.assert_close(film.statistics_error[0], rms.square().mean().sqrt().to(film.statistics_error.dtype))
+    # an all-True tuple is the bool
+    uniform, plain = (reconstruct(target, periodic=p, steps=20, progress=False) for p in ((True, True), True))
+    assert torch.equal(uniform.field, plain.field)
+    with pytest.raises(ValueError, match="periodic must give one bool per spatial axis"):
+        reconstruct(target, periodic=(True, False, True), steps=2, progress=False)
+    with pytest.raises(TypeError, match="periodic must be a bool or a sequence of bools"):
+        reconstruct(target, periodic=(1, 0), steps=2, progress=False)

@@ -24,7 +24,7 @@ from spatialstats.reconstruction._engine import (
 )
 from spatialstats.reconstruction.morphology import MorphologyReport, morphology
 from spatialstats.reconstruction.result import ReconstructionResult, binarize, statistics_error
-from spatialstats._validation import check_bool, check_int, check_number, is_int
+from spatialstats._validation import check_int, check_periodic, check_number, is_int
 from spatialstats.functional._common import statistics_of
 from spatialstats.statistics import two_point_stats
 
@@ -44,7 +44,7 @@ def reconstruct(
     clamp_delay: float = 0.7,
     parameterization: str | None = None,
     smoothing: float | None = None,
-    periodic: bool = True,
+    periodic: bool | Sequence[bool] = True,
     cutoff: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     num_samples: int = 1,
@@ -161,7 +161,9 @@ def reconstruct(
             values) before the sigmoid/softmax, decaying linearly to 0 at step ``clamp_delay * steps`` (so it needs
             ``clamp_delay > 0``); 0 switches it off. ``None`` (default): 1 on ``"logits"`` levels of more than two
             phases, else 0.
-        periodic: periodic boundaries (default) or not.
+        periodic: periodic boundaries (default) or not: a bool, or one bool per spatial axis (e.g. ``(True,
+            False)`` for a film periodic along its first axis only), used by the statistics, the multigrid blur,
+            the error and the morphology report alike.
         cutoff: offset half-width per axis; ``None`` means all offsets, except for ``"center_crop_cess"`` which
             defaults to 25.
         eps: the CESS logarithm's :math:`\epsilon`.
@@ -218,7 +220,7 @@ def reconstruct(
         True
     """
     loss, cutoff = resolve_loss(loss, cutoff)
-    periodic = check_bool(periodic, "periodic")  # one flag: the morphology report has no per-axis boundaries yet
+    periodic = check_periodic(periodic)  # a bool, or one bool per spatial axis (checked against the target's shape)
     _check_options(parameterization or "clip", steps, num_samples, patience, clamp_weight, clamp_delay, lr, tolerance, seed)
     if levels is not None:
         _check_count(levels, "levels")
