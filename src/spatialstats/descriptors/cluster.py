@@ -9,8 +9,10 @@ from collections.abc import Sequence
 import torch
 
 from spatialstats._components import component_roots
+from spatialstats import _offsets
 from spatialstats._validation import resolve_cutoff
 from spatialstats.descriptors._common import binary_labels
+from spatialstats.offsets import offset_axes
 from spatialstats.statistics import two_point_stats
 
 __all__ = ["connected_components", "cluster_function"]
@@ -114,9 +116,15 @@ def cluster_function(
         clusters = sum(len(torch.unique(sample)) for sample in ids)
         window = math.prod(len(lags) for lags in lag_ranges)
         method = "direct" if len(ids) * window <= _DIRECT_PER_CLUSTER * clusters else "fft"
+    # start points of each offset: n_d on a periodic axis, n_d - |r_d| on a non-periodic one (once for the batch)
+    placements = _offsets.valid_placement_counts(
+        spatial_shape, resolve_cutoff(cutoff, spatial_shape, axes), dtype=torch.float64, device=ids.device, periodic=axes
+    )
     if method == "direct":
-        return _direct_cluster_function(ids, labels, phases, axes, lag_ranges).to(out_dtype)
-    samples = [_sample_cluster_function(ids[b], labels[b], phases, axes, cutoff, lag_ranges) for b in range(len(ids))]
+        return _direct_cluster_function(ids, labels, phases, axes, lag_ranges, placements).to(out_dtype)
+    samples = [
+        _sample_cluster_function(ids[b], labels[b], phases, axes, cutoff, placements) for b in range(len(ids))
+    ]
     return torch.stack(samples).to(out_dtype)
 
 
@@ -127,36 +135,14 @@ _DIRECT_PER_CLUSTER = 8  # offsets compared directly in the time of one cluster'
 def _lag_ranges(
     spatial_shape: tuple[int, ...], cutoff: int | Sequence[int] | None, axes: tuple[bool, ...]
 ) -> list[range]:
-    """Per axis, the lags of the output layout of :func:`spatialstats.two_point_stats`: ``-c..c`` with a cutoff;
-    with ``cutoff=None``, the ``n`` lags in ``fftshift`` order on a periodic axis, ``-(n - 1)..(n - 1)`` on a
-    non-periodic one."""
-    if len(set(axes)) == 1:  # one boundary for all axes: exactly the cutoff rules of two_point_stats with a bool
-        cutoffs = resolve_cutoff(cutoff, spatial_shape, axes[0])
-    elif cutoff is None:
-        cutoffs = None
-    else:  # each axis within its own limit: n - 1 everywhere, (n - 1) // 2 on the periodic axes
-        cutoffs = resolve_cutoff(cutoff, spatial_shape, False)
-        assert cutoffs is not None
-        resolve_cutoff(tuple(c if wraps else 0 for c, wraps in zip(cutoffs, axes)), spatial_shape, True)
-    if cutoffs is not None:
-        return [range(-c, c + 1) for c in cutoffs]
-    return [range(-(n // 2), n - n // 2) if wraps else range(1 - n, n) for n, wraps in zip(spatial_shape, axes)]
-
-
-def _placement_counts(
-    spatial_shape: tuple[int, ...], axes: tuple[bool, ...], lag_ranges: list[range], like: torch.Tensor
-) -> torch.Tensor:
-    r"""Number of start points of each offset, :math:`\prod_d m_d(r_d)`: :math:`n_d` on a periodic axis,
-    :math:`n_d - |r_d|` on a non-periodic one, shaped like the offset window."""
-    counts = like.new_ones(())
-    for n, wraps, lags in zip(spatial_shape, axes, lag_ranges):
-        lag = torch.arange(lags[0], lags[-1] + 1, device=like.device)
-        counts = counts.unsqueeze(-1) * (torch.full_like(lag, n) if wraps else n - lag.abs()).to(like.dtype)
-    return counts
+    """Per axis, the lags of the output layout of :func:`spatialstats.two_point_stats` (:func:`offset_axes`, which
+    also checks ``cutoff`` against each axis' limit)."""
+    return [range(int(lags[0]), int(lags[-1]) + 1) for lags in offset_axes(spatial_shape, periodic=axes, cutoff=cutoff)]
 
 
 def _direct_cluster_function(
-    ids: torch.Tensor, labels: torch.Tensor, phases: int, axes: tuple[bool, ...], lag_ranges: list[range]
+    ids: torch.Tensor, labels: torch.Tensor, phases: int, axes: tuple[bool, ...], lag_ranges: list[range],
+    placements: torch.Tensor,
 ) -> torch.Tensor:
     """``(batch, phases, *offsets)``: count the start voxels whose end voxel ``r`` away has their cluster label.
 
@@ -178,7 +164,7 @@ def _direct_cluster_function(
         same = (windows == ids.unsqueeze(-2)).reshape(batch, -1, len(lag_ranges[-1]), spatial_shape[-1])
         counts[:, :, index] = torch.einsum("bpmn,bmrn->bpr", one_hot, same.to(torch.float64))
     counts = counts.reshape(batch, phases, *(len(lags) for lags in lag_ranges))
-    return counts / _placement_counts(spatial_shape, axes, lag_ranges, counts)
+    return counts / placements
 
 
 def _pad_labels(ids: torch.Tensor, lag_ranges: list[range], axes: tuple[bool, ...]) -> torch.Tensor:
@@ -203,7 +189,7 @@ def _sample_cluster_function(
     phases: int,
     axes: tuple[bool, ...],
     cutoff: int | Sequence[int] | None,
-    lag_ranges: list[range],
+    placements: torch.Tensor,
 ) -> torch.Tensor:
     """``(phases, *offsets)`` for one sample: the cluster autocorrelations, in chunks, summed per phase."""
     unique, inverse = torch.unique(ids, return_inverse=True)
@@ -225,5 +211,4 @@ def _sample_cluster_function(
         total.index_add_(0, cluster_phase[members], autocorrelations)
     assert total is not None
     # Every value is a whole number of voxel pairs over the number of placements: rounding removes FFT noise.
-    placements = _placement_counts(tuple(ids.shape), axes, lag_ranges, total)
     return (torch.round(total * placements) + 0.0) / placements  # + 0.0 turns a rounded -0.0 into 0.0
