@@ -181,3 +181,51 @@ def test_statistics_match_two_point_stats(periodic, cutoff):
         _fused.statistics(spec, prediction.detach()[:, 0]),
         ss.two_point_stats(prediction.detach(), periodic=periodic, cutoff=cutoff), rtol=0, atol=1e-14,
     )
+
+
+HALF_LAYOUTS = [  # periodic windows cut in half along the first axis: odd, even, full, cropped, per-axis, 1-3D
+    ((9,), None), ((10,), None), ((10,), 3), ((8, 7), None), ((7, 8), None), ((8, 7), (1, 3)), ((10, 9), (4, 2)),
+    ((6, 8), None), ((2, 3), None), ((1, 4), None), ((4, 5, 3), None), ((5, 4, 6), None), ((6, 4, 5), (2, 1, 2)),
+]
+
+
+@pytest.mark.parametrize("kl", [False, True])
+@pytest.mark.parametrize("spatial, cutoff", HALF_LAYOUTS, ids=str)
+def test_periodic_cess_on_half_the_window_with_an_uneven_target(reference, spatial, cutoff, kl):
+    """Periodic CESS evaluates its logs on half the lags with ``T(r) = t(r) + t(-r)``: a target whose statistics are
+    not even in the lag (random numbers, not a field's) must still give the reference's loss and gradient. With the
+    window method "fft" the crops take that path too; shared (batch 1) and per-sample targets."""
+    generator = torch.Generator().manual_seed(5)
+    prediction = torch.rand((3, 1, *spatial), generator=generator, dtype=torch.float64).requires_grad_(True)
+    window = tuple(ss.offset_axes(spatial, periodic=True, cutoff=cutoff)[axis].numel() for axis in range(len(spatial)))
+    before = ss.get_window_method()
+    ss.set_window_method("fft")
+    try:
+        for batch in (1, 3):
+            statistics = torch.rand((batch, 2, 2, *window), generator=generator, dtype=torch.float64)
+            options = dict(target_statistics=statistics, periodic=True, cutoff=cutoff, kl=kl, eps=1e-3,
+                           reduction="none", check_values=False)
+            fused = _value_and_gradient(F.cess, prediction, **options)
+            expected = reference(_value_and_gradient, F.cess, prediction, **options)
+            torch.testing.assert_close(fused, expected, rtol=0, atol=1e-12)
+    finally:
+        ss.set_window_method(before)
+
+
+@pytest.mark.parametrize("spatial, cutoff", HALF_LAYOUTS, ids=str)
+def test_half_window_fold_for_compile_equals_eager(spatial, cutoff):
+    """The functional fold used under ``torch.compile`` (roll and cat) equals the eager one (writes into views)."""
+    from spatialstats.functional import _half_window
+
+    window = tuple(ss.offset_axes(spatial, periodic=True, cutoff=cutoff)[axis].numel() for axis in range(len(spatial)))
+    values = torch.randn((2, *window), generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    half = _half_window.half_window(spatial, window)
+    ndim = len(window)
+    paired = half.rows - 1 - half.start
+    mirrored = values.narrow(-ndim, half.rows, paired).flip(tuple(range(-ndim, 0)))
+    kept = values.narrow(-ndim, 0, half.rows)
+    if paired:
+        torch.testing.assert_close(_half_window._fold_functional(kept, mirrored, half), _half_window.fold(values, half),
+                                   rtol=0, atol=0)
+    else:
+        torch.testing.assert_close(_half_window.fold(values, half), kept)

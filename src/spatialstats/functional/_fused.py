@@ -25,6 +25,7 @@ from spatialstats import _offsets, _window_dft
 from spatialstats.statistics import two_point_stats
 from spatialstats._validation import check_int
 from spatialstats.functional._common import StatisticsLossInputs, as_loss_precision
+from spatialstats.functional._half_window import HalfWindow, fold, half_window
 
 __all__ = ["set_chunk_pixels", "get_chunk_pixels"]
 
@@ -124,7 +125,7 @@ def _dot(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     product."""
     if weights.shape[0] == 1 and values.shape[0] != 1:
         return values.flatten(1) @ weights.flatten()
-    return (values * weights).flatten(1).sum(dim=1)
+    return torch.linalg.vecdot(values.flatten(1), weights.flatten(1))
 
 
 def _term(spec: _Layout, f: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,7 +138,9 @@ def _term(spec: _Layout, f: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor
         difference = f - t
         return _dot(difference, difference), difference
     guarded = f.clamp_min(0).add_(spec.eps)
-    return -_dot(torch.log(guarded), t), t / guarded
+    derivative = t / guarded
+    logs = torch.log(guarded) if torch.is_grad_enabled() else guarded.log_()
+    return -_dot(logs, t), derivative
 
 
 def _sign(spec: _Layout) -> float:
@@ -151,14 +154,18 @@ def _by_matmul(spec: _Layout, device: torch.device) -> bool:
     return all(_window_dft.use_matmul(n, w, device, real=True) for n, w in zip(spec.lengths, spec.windows))
 
 
-def _autocorrelation(spec: _Layout, spectrum: torch.Tensor, scale: float) -> torch.Tensor:
-    """``scale`` times the centred autocorrelation on the window, from the field's spectrum."""
+def _autocorrelation(
+    spec: _Layout, spectrum: torch.Tensor, scale: float, windows: tuple[int, ...] | None = None
+) -> torch.Tensor:
+    """``scale`` times the centred autocorrelation on the window (or on its first ``windows`` samples per axis),
+    from the field's spectrum."""
+    windows = spec.windows if windows is None else windows
     if _by_matmul(spec, spectrum.device):
         power = spectrum.real.square() + spectrum.imag.square()
-        return _window_dft.real_window_inverse(power, spec.lengths, spec.windows, spec.shifts).mul_(scale)
+        return _window_dft.real_window_inverse(power, spec.lengths, windows, spec.shifts).mul_(scale)
     factors = _factors(spec, spectrum.real.dtype, spectrum.device)
     power = spectrum * spectrum.conj()
-    return _offsets.window_irfftn(power.mul_(factors * scale if scale != 1 else factors), spec.lengths, spec.windows)
+    return _offsets.window_irfftn(power.mul_(factors * scale if scale != 1 else factors), spec.lengths, windows)
 
 
 def _pairs(spec: _Layout, p: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -196,9 +203,38 @@ def _target_statistics(spec: _Layout, target: torch.Tensor) -> torch.Tensor:
     return two_point_stats(target, periodic=spec.periodic, cutoff=spec.cutoffs, check_values=False)
 
 
+def _combine(first: torch.Tensor, minus: torch.Tensor, plus: torch.Tensor) -> torch.Tensor:
+    """``first - minus + plus``, in place in ``first`` when no graph is recorded."""
+    if torch.is_grad_enabled():
+        return first - minus + plus
+    return first.sub_(minus).add_(plus)
+
+
+def _periodic_cess_on_half(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """:func:`_chunk_forward` of a periodic CESS by FFTs, on half the window: the pairs are even in the lag, so each
+    term is ``T(r) log f(r)`` with ``T(r) = t(r) + t(-r)`` over about half the lags (:mod:`._half_window`), and
+    ``dL/dA`` is returned on that half (the backward's adjoint transform pads it with zeros)."""
+    ndim = spec.ndim
+    half = half_window(spec.spatial, spec.windows)
+    spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
+    size = math.prod(spec.spatial)
+    a = _autocorrelation(spec, spectrum, 1 / size, half.shape)
+    v = (spectrum[(slice(None),) + (0,) * ndim].real / size).reshape(-1, *([1] * ndim))
+    loss11, q11 = _term(spec, a, fold(t[:, 3], half))
+    loss00, q00 = _term(spec, a + (1 - 2 * v), fold(t[:, 0], half))
+    loss01, q01 = _term(spec, v - a, fold(t[:, 1] + t[:, 2], half))
+    count = math.prod(spec.windows)
+    sign = _sign(spec) / count
+    extra = (q01.flatten(1).sum(dim=1) - 2 * q00.flatten(1).sum(dim=1)) * sign
+    return (loss00 + loss01 + loss11) / count, _combine(q00, q01, q11), spectrum, extra
+
+
 def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Loss per sample and what the backward needs: ``dL/dA`` on the window, the field's spectrum, and the
-    volume-fraction derivative (periodic, per sample) or ``dL/dS`` on the lags (non-periodic)."""
+    """Loss per sample and what the backward needs: ``dL/dA`` on the window (or half of it, see
+    :func:`_periodic_cess_on_half`), the field's spectrum, and the volume-fraction derivative (periodic, per sample)
+    or ``dL/dS`` on the lags (non-periodic)."""
+    if spec.periodic and spec.kind == "cess" and not _by_matmul(spec, p.device):
+        return _periodic_cess_on_half(spec, p, t)
     (f00, f01, f10, f11), spectrum, v, inverse = _pairs(spec, p)
     count = math.prod(spec.windows)
     sign = _sign(spec) / count
@@ -211,10 +247,8 @@ def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[tor
             loss01, q01 = loss01 + loss10, q01 + q10
         else:  # f01 = f10 when periodic: CESS needs only t01 + t10 (summed per chunk, no batch-sized copy)
             loss01, q01 = _term(spec, f01, t[:, 1] + t[:, 2])
-        size = math.prod(spec.spatial)
-        d_auto = (q00 - q01 + q11) * (sign / size)
         extra = (q01.flatten(1).sum(dim=1) - 2 * q00.flatten(1).sum(dim=1)) * sign
-        return (loss00 + loss01 + loss11) / count, d_auto, spectrum, extra
+        return (loss00 + loss01 + loss11) / count, _combine(q00, q01, q11), spectrum, extra
     loss01, q01 = _term(spec, f01, t[:, 1])
     loss10, q10 = _term(spec, f10, t[:, 2])
     scale = inverse * sign
@@ -223,12 +257,25 @@ def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[tor
     return (loss00 + loss01 + loss10 + loss11) / count, d_auto, spectrum, d_end
 
 
+def _auto_scale(spec: _Layout) -> float:
+    """The constant factor the periodic ``dL/dA`` leaves to :func:`_auto_adjoint_spectrum`: ``dL/dA`` is
+    ``(q00 - q01 + q11) sign / (|window| N)`` (the pairs are ``A / N`` plus volume-fraction terms)."""
+    if not spec.periodic:
+        return 1.0
+    return _sign(spec) / math.prod(spec.windows) / math.prod(spec.spatial)
+
+
 def _auto_adjoint_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
-    """``2 Re(rfftn(dL/dA))`` with ``dL/dA`` moved from the centred window to lag ``r`` at index ``r mod L``."""
+    """``2 Re(rfftn(dL/dA))`` with ``dL/dA`` (:func:`_auto_scale` times ``d_auto``) moved from the centred window
+    (or its first rows, :func:`_periodic_cess_on_half`) to lag ``r`` at index ``r mod L``."""
+    scale = 2 * _auto_scale(spec)
     if _by_matmul(spec, d_auto.device):
-        return _window_dft.real_window_adjoint(d_auto, spec.lengths, spec.shifts)
-    shifted = _offsets.padded_rfftn(d_auto, spec.lengths) * _factors(spec, d_auto.dtype, d_auto.device).conj()
-    return 2 * shifted.real
+        return _window_dft.real_window_adjoint(d_auto * (scale / 2), spec.lengths, spec.shifts)
+    spectrum = _offsets.padded_rfftn(d_auto, spec.lengths)
+    factors = _factors(spec, d_auto.dtype, d_auto.device)
+    if all(2 * shift == length for shift, length in zip(spec.shifts, spec.lengths)):  # real factors (signs)
+        return spectrum.real * (factors.real * scale)
+    return (spectrum * (factors.conj() * scale)).real
 
 
 def _chunk_backward(
@@ -359,4 +406,4 @@ def statistics_loss(inputs: StatisticsLossInputs, kind: str) -> torch.Tensor:
             expected = _target_statistics(spec, inputs.target)
     else:
         expected = inputs.target_statistics
-    return two_phase_loss(prediction[:, 0], expected, periodic=inputs.periodic, cutoffs=inputs.cutoff, kind=kind, eps=eps)
+    return two_phase_loss(prediction.squeeze(1), expected, periodic=inputs.periodic, cutoffs=inputs.cutoff, kind=kind, eps=eps)
