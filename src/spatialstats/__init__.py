@@ -6,6 +6,7 @@ builders, the ``torch.nn.Module`` losses and reconstruction from statistics (:mo
 """
 
 from spatialstats import descriptors, functional, style, synthetic
+from spatialstats.functional._elementwise import get_elementwise_fusion, set_elementwise_fusion
 from spatialstats.functional._fused import get_chunk_pixels, set_chunk_pixels
 from spatialstats._window_dft import get_window_method, set_window_method
 from spatialstats.fields import one_hot_from_labels, two_phase_from_probability
@@ -40,4 +41,6 @@ __all__ = [
     "get_chunk_pixels",
     "set_window_method",
     "get_window_method",
+    "set_elementwise_fusion",
+    "get_elementwise_fusion",
 ]

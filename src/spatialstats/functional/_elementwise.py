@@ -1,0 +1,84 @@
+"""Elementwise fusion of the fused losses' per-chunk passes by ``torch.compile`` (opt-in), with the eager fallback.
+
+Between its transforms, a fused loss makes a handful of elementwise passes over each chunk (guard, log, product,
+quotient, sums). Eagerly each pass reads and writes the chunk's maps; compiled, they become one loop that reads the
+autocorrelation and the target once. :func:`run` calls a pure function either way; the eager call is the reference
+the tests compare the compiled one with.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["set_elementwise_fusion", "get_elementwise_fusion"]
+
+MODES = ("eager", "compile")
+_STATE: dict[str, object] = {"mode": "eager", "failure": None}
+_COMPILED: dict[Callable, Callable] = {}
+
+
+def set_elementwise_fusion(mode: str) -> None:
+    """Choose how the fused losses run their elementwise passes: ``"eager"`` (the default: one torch operation per
+    pass) or ``"compile"`` (the passes of a chunk fused into one loop by ``torch.compile``).
+
+    ``"compile"`` pays a compilation of several seconds per process and kind of layout on the first call (Inductor
+    needs a C++ compiler on CPU, Triton on CUDA); it suits a training loop. If compiling fails, a
+    ``RuntimeWarning`` says why and the eager passes are used for the rest of the process. The eager passes are also
+    used whenever a graph is recorded (double backward), inside ``torch.func`` transforms, and when the caller's
+    own ``torch.compile`` traces the loss (which fuses the passes itself).
+
+    Example:
+        >>> import spatialstats
+        >>> spatialstats.set_elementwise_fusion("compile"); spatialstats.get_elementwise_fusion()
+        'compile'
+        >>> spatialstats.set_elementwise_fusion("eager")
+    """
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    _STATE["mode"] = mode
+    _STATE["failure"] = None
+
+
+def get_elementwise_fusion() -> str:
+    """How the fused losses run their elementwise passes: ``"eager"`` or ``"compile"`` (see
+    :func:`spatialstats.set_elementwise_fusion`).
+
+    Example:
+        >>> import spatialstats
+        >>> spatialstats.get_elementwise_fusion()
+        'eager'
+    """
+    return str(_STATE["mode"])
+
+
+def _eager_only() -> bool:
+    return (
+        _STATE["mode"] == "eager"
+        or _STATE["failure"] is not None
+        or torch.is_grad_enabled()
+        or torch.compiler.is_compiling()
+        or torch._C._functorch.maybe_current_level() is not None
+    )
+
+
+def run(function: Callable[..., tuple[torch.Tensor, ...]], *args: object) -> tuple[torch.Tensor, ...]:
+    """``function(*args)``, compiled when :func:`set_elementwise_fusion` says so and nothing forbids it."""
+    if _eager_only():
+        return function(*args)
+    compiled = _COMPILED.get(function)
+    if compiled is None:
+        compiled = _COMPILED[function] = torch.compile(function, fullgraph=True, dynamic=True)
+    try:
+        return compiled(*args)
+    except Exception as error:  # no C++ compiler or Triton, an unsupported backend: keep the eager passes
+        _STATE["failure"] = f"{type(error).__name__}: {error}"
+        warnings.warn(
+            f"spatialstats: elementwise fusion by torch.compile failed ({_STATE['failure']}); "
+            "the fused losses use their eager passes for the rest of the process",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return function(*args)
