@@ -15,7 +15,12 @@ hits every variant alike:
 - ``reference``: the library's autograd implementation (the fused path switched off);
 - ``fused``: the library as called by users (``check_values=False``, precomputed target statistics);
 - with ``--compare-methods``, ``fused`` again with the window method (:func:`spatialstats.set_window_method`)
-  forced to ``"fft"`` and to ``"matmul"`` (``fused`` itself runs under ``--window-method``, default ``"auto"``).
+  forced to ``"fft"`` and to ``"matmul"`` (``fused`` itself runs under ``--window-method``, default ``"auto"``);
+- with ``--compare-fusion``, ``compiled``: ``fused`` with :func:`spatialstats.set_elementwise_fusion` ``"compile"``
+  (compiled during the warm-up, so the times exclude compilation).
+
+The target statistics are one target's, shared by the batch, or with ``--per-sample-targets`` one per sample (a
+training loop's reconstruction loss: four more maps to read per sample).
 
 It prints a Markdown table with the minimum over repeats of each time, the ratio to ``f4`` of the same run (and to
 the row's own floor: ``f4`` for one channel, ``fP`` for n phases), and the peak torch CPU memory of one
@@ -82,16 +87,18 @@ class Case:
         return f"{self.loss} {boundary} {self.window} b{self.batch} {shape} P{self.phases}"
 
 
-def _inputs(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+def _inputs(case: Case, per_sample: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prediction and the target statistics: of one target shared by the batch, or one per sample."""
     generator = torch.Generator().manual_seed(0)
     channels = 1 if case.phases == 2 else case.phases
     spatial = (case.size,) * case.dims
+    targets = case.batch if per_sample else 1
     if channels == 1:
         prediction = torch.rand((case.batch, 1, *spatial), generator=generator)
-        target = (torch.rand((1, 1, *spatial), generator=generator) > 0.5).float()
+        target = (torch.rand((targets, 1, *spatial), generator=generator) > 0.5).float()
     else:
         prediction = torch.softmax(torch.randn((case.batch, channels, *spatial), generator=generator), dim=1)
-        labels = torch.randint(0, channels, (1, *spatial), generator=generator)
+        labels = torch.randint(0, channels, (targets, *spatial), generator=generator)
         target = ss.one_hot_from_labels(labels).float()
     statistics = ss.two_point_stats(target, periodic=case.periodic, cutoff=case.cutoff)
     return prediction.requires_grad_(True), statistics
@@ -194,12 +201,28 @@ def _with_method(method: str, run: Callable[[], None]) -> Callable[[], None]:
     return forced
 
 
-def measure(case: Case, repeats: int, with_reference: bool, methods: bool = False) -> dict[str, dict[str, float]]:
-    prediction, statistics = _inputs(case)
+def _compiled(run: Callable[[], None]) -> Callable[[], None]:
+    def fused_passes() -> None:
+        ss.set_elementwise_fusion("compile")
+        try:
+            run()
+        finally:
+            ss.set_elementwise_fusion("eager")
+
+    return fused_passes
+
+
+def measure(
+    case: Case, repeats: int, with_reference: bool, methods: bool = False, per_sample: bool = False,
+    fusion: bool = False,
+) -> dict[str, dict[str, float]]:
+    prediction, statistics = _inputs(case, per_sample)
     fused = _backward(_loss_call(case, prediction, statistics), prediction)
     variants = {"f1": _floor(prediction, case, 1), "f4": _floor(prediction, case, 2), "fused": fused}
     if methods:
         variants.update({f"fused {method}": _with_method(method, fused) for method in ("fft", "matmul")})
+    if fusion:
+        variants["compiled"] = _compiled(fused)
     if case.phases > 2:
         variants["fP"] = _phase_floor(prediction, case)
     if case.loss == "cess" and case.periodic and case.window == "full" and case.phases == 2:
@@ -207,7 +230,7 @@ def measure(case: Case, repeats: int, with_reference: bool, methods: bool = Fals
     if with_reference:
         variants["reference"] = _reference(fused)
     for run in variants.values():
-        run()  # warm-up: plans, allocator
+        run()  # warm-up: plans, allocator, compilation
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
         for name, run in variants.items():
@@ -217,7 +240,7 @@ def measure(case: Case, repeats: int, with_reference: bool, methods: bool = Fals
     input_bytes = prediction.numel() * prediction.element_size()
     results = {}
     for name, run in variants.items():
-        memory = peak_bytes(run) / input_bytes if name in ("fused", "reference", "hand") else float("nan")
+        memory = peak_bytes(run) / input_bytes if name in ("fused", "reference", "hand", "compiled") else float("nan")
         results[name] = {"min": min(times[name]), "memory": memory}
     return results
 
@@ -252,19 +275,26 @@ def main(argv: list[str] | None = None) -> None:
                         help="spatialstats.set_window_method for the fused column (default auto)")
     parser.add_argument("--compare-methods", action="store_true",
                         help="add fused columns with the window method forced to fft and to matmul")
+    parser.add_argument("--per-sample-targets", action="store_true",
+                        help="one target per sample (default: one target's statistics shared by the batch)")
+    parser.add_argument("--compare-fusion", action="store_true",
+                        help="add a column with spatialstats.set_elementwise_fusion('compile') (compiled in the warm-up)")
     arguments = parser.parse_args(argv)
     if arguments.threads is not None:
         torch.set_num_threads(arguments.threads)
     ss.set_window_method(arguments.window_method)
-    methods = arguments.compare_methods
+    methods, fusion = arguments.compare_methods, arguments.compare_fusion
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, minimum of {arguments.repeats} interleaved runs, "
-          f"window method {arguments.window_method}")
+          f"window method {arguments.window_method}, "
+          f"{'one target per sample' if arguments.per_sample_targets else 'one target shared by the batch'}")
     print("| case | f4 ms | fused ms | fused / f4 | fused peak / input | reference / f4 | reference peak / input "
           "| hand / f4 | target (time, memory) | fused / own floor | reference / own floor |"
-          + (" fft / f4 | matmul / f4 |" if methods else ""))
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|" + ("---:|---:|" if methods else ""))
+          + (" fft / f4 | matmul / f4 |" if methods else "") + (" compiled / f4 | compiled peak / input |" if fusion else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|" + ("---:|---:|" if methods else "")
+          + ("---:|---:|" if fusion else ""))
     for case in _cases(arguments.quick, arguments.phases):
-        results = measure(case, arguments.repeats, not arguments.no_reference, methods)
+        results = measure(case, arguments.repeats, not arguments.no_reference, methods, arguments.per_sample_targets,
+                          fusion)
         f4 = results["f4"]["min"]
         fused = results["fused"]
         reference = results.get("reference", {"min": float("nan"), "memory": float("nan")})
@@ -281,7 +311,8 @@ def main(argv: list[str] | None = None) -> None:
             f"| {case.label} | {f4 * 1e3:.1f} | {fused['min'] * 1e3:.1f} | {fused['min'] / f4:.2f} | "
             f"{fused['memory']:.1f} | {reference['min'] / f4:.2f} | {reference['memory']:.1f} | "
             f"{hand['min'] / f4:.2f} | {verdict} | {fused['min'] / own:.2f} | {reference['min'] / own:.2f} |"
-            + (f" {results['fused fft']['min'] / f4:.2f} | {results['fused matmul']['min'] / f4:.2f} |" if methods else ""),
+            + (f" {results['fused fft']['min'] / f4:.2f} | {results['fused matmul']['min'] / f4:.2f} |" if methods else "")
+            + (f" {results['compiled']['min'] / f4:.2f} | {results['compiled']['memory']:.1f} |" if fusion else ""),
             flush=True,
         )
 
