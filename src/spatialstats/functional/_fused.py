@@ -230,28 +230,44 @@ def _combine(first: torch.Tensor, minus: torch.Tensor, plus: torch.Tensor) -> to
     return first.sub_(minus).add_(plus)
 
 
-def _periodic_cess_on_half(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def _uses_half(spec: _Layout, device: torch.device) -> bool:
+    """Whether :func:`_chunk_forward` takes :func:`_periodic_cess_on_half` (periodic CESS by FFTs)."""
+    return spec.periodic and spec.kind == "cess" and not _by_matmul(spec, device)
+
+
+def _folded_targets(spec: _Layout, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The targets of ``f00``, ``f01 = f10`` and ``f11`` folded onto half the window (:func:`._half_window.fold`)."""
+    half = half_window(spec.spatial, spec.windows)
+    return fold(t[:, 0], half), fold(t[:, 1] + t[:, 2], half), fold(t[:, 3], half)
+
+
+def _periodic_cess_on_half(
+    spec: _Layout, p: torch.Tensor, t: torch.Tensor, folded: tuple[torch.Tensor, ...] | None = None
+) -> tuple[torch.Tensor, ...]:
     """:func:`_chunk_forward` of a periodic CESS by FFTs, on half the window: the pairs are even in the lag, so each
     term is ``T(r) log f(r)`` with ``T(r) = t(r) + t(-r)`` over about half the lags (:mod:`._half_window`), and
-    ``dL/dA`` is returned on that half (the backward's adjoint transform pads it with zeros)."""
+    ``dL/dA`` is returned on that half (the backward's adjoint transform pads it with zeros). A target shared by the
+    batch is ``folded`` once per call, not per chunk."""
     ndim = spec.ndim
     half = half_window(spec.spatial, spec.windows)
     spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
     size = math.prod(spec.spatial)
     a = _autocorrelation(spec, spectrum, 1 / size, half.shape)
     v = (spectrum[(slice(None),) + (0,) * ndim].real / size).reshape(-1, *([1] * ndim))
-    targets = fold(t[:, 0], half), fold(t[:, 1] + t[:, 2], half), fold(t[:, 3], half)
+    targets = _folded_targets(spec, t) if folded is None else folded
     loss, d_auto, extra = _elementwise.run(_periodic_cess_terms, a, v, *targets, spec.eps)
     count = math.prod(spec.windows)
     return loss / count, d_auto, spectrum, extra * (_sign(spec) / count)
 
 
-def _chunk_forward(spec: _Layout, p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def _chunk_forward(
+    spec: _Layout, p: torch.Tensor, t: torch.Tensor, folded: tuple[torch.Tensor, ...] | None = None
+) -> tuple[torch.Tensor, ...]:
     """Loss per sample and what the backward needs: ``dL/dA`` on the window (or half of it, see
-    :func:`_periodic_cess_on_half`), the field's spectrum, and the volume-fraction derivative (periodic, per sample)
-    or ``dL/dS`` on the lags (non-periodic)."""
-    if spec.periodic and spec.kind == "cess" and not _by_matmul(spec, p.device):
-        return _periodic_cess_on_half(spec, p, t)
+    :func:`_periodic_cess_on_half`, which takes the ``folded`` shared target), the field's spectrum, and the
+    volume-fraction derivative (periodic, per sample) or ``dL/dS`` on the lags (non-periodic)."""
+    if _uses_half(spec, p.device):
+        return _periodic_cess_on_half(spec, p, t, folded)
     (f00, f01, f10, f11), spectrum, v, inverse = _pairs(spec, p)
     count = math.prod(spec.windows)
     sign = _sign(spec) / count
@@ -282,13 +298,25 @@ def _auto_scale(spec: _Layout) -> float:
     return _sign(spec) / math.prod(spec.windows) / math.prod(spec.spatial)
 
 
+def _padded_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
+    """``rfftn`` of ``d_auto`` zero-padded at the end to the FFT lengths. The half of a full window (every axis but
+    the first complete) is padded into a zero map and transformed in one native ``rfftn``, which here is cheaper than
+    the pruned transform's padded FFT along the first axis; other windows take the pruned one."""
+    ndim = spec.ndim
+    window = tuple(d_auto.shape[-ndim:])
+    if window == spec.lengths or window[1:] != spec.lengths[1:]:
+        return _offsets.padded_rfftn(d_auto, spec.lengths)
+    padded = torch.nn.functional.pad(d_auto, (0, 0) * (ndim - 1) + (0, spec.lengths[0] - window[0]))
+    return torch.fft.rfftn(padded, dim=tuple(range(-ndim, 0)))
+
+
 def _auto_adjoint_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
     """``2 Re(rfftn(dL/dA))`` with ``dL/dA`` (:func:`_auto_scale` times ``d_auto``) moved from the centred window
     (or its first rows, :func:`_periodic_cess_on_half`) to lag ``r`` at index ``r mod L``."""
     scale = 2 * _auto_scale(spec)
     if _by_matmul(spec, d_auto.device):
         return _window_dft.real_window_adjoint(d_auto * (scale / 2), spec.lengths, spec.shifts)
-    spectrum = _offsets.padded_rfftn(d_auto, spec.lengths)
+    spectrum = _padded_spectrum(spec, d_auto)
     factors = _factors(spec, d_auto.dtype, d_auto.device)
     if all(2 * shift == length for shift, length in zip(spec.shifts, spec.lengths)):  # real factors (signs)
         return spectrum.real * (factors.real * scale)
@@ -363,9 +391,11 @@ class _TwoPhaseLoss(torch.autograd.Function):
     @staticmethod
     def forward(p: torch.Tensor, t: torch.Tensor, spec: _Layout) -> tuple[torch.Tensor, ...]:
         bounds = _chunks(spec, p.shape[0])
+        shared = len(bounds) > 1 and t.shape[0] == 1 and _uses_half(spec, p.device)
+        folded = _folded_targets(spec, t) if shared else None
         pieces = []
         for start, stop in bounds:
-            loss, d_auto, spectrum, extra = _chunk_forward(spec, p[start:stop], _target_chunk(t, start, stop))
+            loss, d_auto, spectrum, extra = _chunk_forward(spec, p[start:stop], _target_chunk(t, start, stop), folded)
             pieces.append((loss, *_saved_state(spec, p[start:stop], d_auto, spectrum, extra)))
         return _gather(pieces, bounds)
 
