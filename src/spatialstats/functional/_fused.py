@@ -331,13 +331,16 @@ def _chunk_backward(
     :func:`_chunk_forward`, or in the form :func:`_saved_state` keeps them when ``saved``."""
     ndim = spec.ndim
     expand = (-1,) + (1,) * ndim
-    if spectrum is None:
-        spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
-    if saved and not spec.keep_window:
-        adjoint = weights * scale.reshape(expand)
+    if saved and weights.is_complex():  # premultiplied (see _forward_premultiplied)
+        gradient_spectrum = weights * scale.reshape(expand)
     else:
-        adjoint = _auto_adjoint_spectrum(spec, weights * scale.reshape(expand))
-    gradient_spectrum = adjoint * spectrum
+        if spectrum is None:
+            spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
+        if saved and not spec.keep_window:
+            adjoint = weights * scale.reshape(expand)
+        else:
+            adjoint = _auto_adjoint_spectrum(spec, weights * scale.reshape(expand))
+        gradient_spectrum = adjoint * spectrum
     if spec.periodic:  # the volume-fraction term is constant over the field: the zero frequency of the gradient
         gradient_spectrum[(slice(None),) + (0,) * ndim] += extra * scale
     gradient = _offsets.crop_centred(
@@ -357,6 +360,33 @@ def _saved_state(spec: _Layout, p: torch.Tensor, d_auto: torch.Tensor, spectrum:
     if not spec.periodic and not spec.keep_box_lags:
         extra = _offsets.window_sums_adjoint(extra, spec.spatial, spec.cutoffs)
     return weights, kept, extra
+
+
+def _premultiplies(spec: _Layout) -> bool:
+    """Whether the forward saves the product ``rfftn(p) 2 Re(rfftn(dL/dA))`` (the gradient's spectrum but for the
+    per-sample scale), written chunk by chunk into one batch buffer, instead of gathering both factors: periodic
+    layouts whose spectrum is kept and whose ``dL/dA`` is transformed in the forward; eager only (it writes into
+    views of the buffer)."""
+    return (
+        spec.periodic and spec.keep_spectrum and not spec.keep_window and not torch.compiler.is_compiling()
+        and torch._C._functorch.maybe_current_level() is None
+    )
+
+
+def _forward_premultiplied(
+    spec: _Layout, p: torch.Tensor, t: torch.Tensor, bounds: list[tuple[int, int]], folded: tuple | None
+) -> tuple[torch.Tensor, ...]:
+    """The forward's outputs when :func:`_premultiplies`: the losses, the complex product (in place of the
+    weights), no spectrum, and the volume-fraction terms."""
+    product, losses, extras = None, [], []
+    for start, stop in bounds:
+        loss, d_auto, spectrum, extra = _chunk_forward(spec, p[start:stop], _target_chunk(t, start, stop), folded)
+        if product is None:
+            product = spectrum.new_empty((p.shape[0], *spectrum.shape[1:]))
+        torch.mul(spectrum, _auto_adjoint_spectrum(spec, d_auto), out=product[start:stop])
+        losses.append(loss)
+        extras.append(extra)
+    return torch.cat(losses), product, p.new_zeros(0), torch.cat(extras)
 
 
 def _chunks(spec: _Layout, batch: int) -> list[tuple[int, int]]:
@@ -393,6 +423,8 @@ class _TwoPhaseLoss(torch.autograd.Function):
         bounds = _chunks(spec, p.shape[0])
         shared = len(bounds) > 1 and t.shape[0] == 1 and _uses_half(spec, p.device)
         folded = _folded_targets(spec, t) if shared else None
+        if _premultiplies(spec):
+            return _forward_premultiplied(spec, p, t, bounds, folded)
         pieces = []
         for start, stop in bounds:
             loss, d_auto, spectrum, extra = _chunk_forward(spec, p[start:stop], _target_chunk(t, start, stop), folded)
