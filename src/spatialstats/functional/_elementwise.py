@@ -25,7 +25,9 @@ def set_elementwise_fusion(mode: str) -> None:
     pass) or ``"compile"`` (the passes of a chunk fused into one loop by ``torch.compile``).
 
     ``"compile"`` pays a compilation of several seconds per process and kind of layout on the first call (Inductor
-    needs a C++ compiler on CPU, Triton on CUDA); it suits a training loop. If compiling fails, a
+    needs a C++ compiler on CPU, Triton on CUDA), so it is for long training loops; on the 2-core CPU the project is
+    measured on it was no faster than eager (Inductor's vectorised ``log`` is slower there than eager's; see the
+    benchmarks page), and it has not been measured on CUDA. If compiling fails, a
     ``RuntimeWarning`` says why and the eager passes are used for the rest of the process. The eager passes are also
     used whenever a graph is recorded (double backward), inside ``torch.func`` transforms, and when the caller's
     own ``torch.compile`` traces the loss (which fuses the passes itself).
