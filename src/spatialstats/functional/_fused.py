@@ -10,8 +10,10 @@ in one elementwise pass over the window, the loss and its derivatives ``G`` with
     dL/dp = irfftn(2 Re(rfftn(dL/dA)) rfftn(p)) + (volume-fraction or window-sum terms),
 
 with no four-pair maps, no log maps and no complex autograd kept. The batch is processed in chunks of about
-:func:`get_chunk_pixels` FFT pixels, so no temporary grows with the batch. The autograd implementation in
-:mod:`spatialstats.functional.statistics_losses` is the reference the tests compare with.
+:func:`get_chunk_pixels` FFT pixels, so no temporary grows with the batch. A periodic CESS works on half the window
+(its pairs are even in the lag, :mod:`._half_window`), with its elementwise passes optionally compiled
+(:mod:`._elementwise`). The autograd implementation in :mod:`spatialstats.functional.statistics_losses` is the
+reference the tests compare with.
 """
 
 from __future__ import annotations
