@@ -18,6 +18,7 @@ from functools import lru_cache
 import torch
 
 from spatialstats import _window_dft
+from spatialstats._tracing import tracing
 
 _FAST_PRIMES = (2, 3, 5, 7)
 
@@ -133,8 +134,7 @@ def shift_factors(
     """
     # Inside a torch.func transform the built tensor is wrapped for that transform's level: caching it would leak
     # the wrapper into later calls (functorch's "escaped?" assertion), so build it there too.
-    uncached = torch.compiler.is_compiling() or torch._C._functorch.maybe_current_level() is not None
-    build = _shift_factors if uncached else _cached_shift_factors
+    build = _shift_factors if tracing() else _cached_shift_factors
     return build(tuple(lengths), tuple(shifts), dtype, torch.device(device))
 
 

@@ -101,6 +101,13 @@ def check_positive(value: object, name: str) -> float:
     return check_number(value, name, low=0, low_open=True)
 
 
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """One of the strings ``choices`` (a mode or method knob)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 def check_reduction(reduction: object) -> str:
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")

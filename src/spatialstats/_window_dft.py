@@ -57,6 +57,9 @@ from functools import lru_cache
 
 import torch
 
+from spatialstats._tracing import tracing
+from spatialstats._validation import check_choice
+
 __all__ = ["set_window_method", "get_window_method"]
 
 METHODS = ("auto", "fft", "matmul")
@@ -81,9 +84,7 @@ def set_window_method(method: str) -> None:
         'matmul'
         >>> spatialstats.set_window_method("auto")
     """
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
-    _METHOD[0] = method
+    _METHOD[0] = check_choice(method, "method", METHODS)
 
 
 def get_window_method() -> str:
@@ -171,9 +172,9 @@ def dft_matrix(
       Hermitian weights, and ``inverse_cos`` ``(m, w)`` its real rows; ``forward_real`` ``(w, 2m)``: ``rfft`` to
       interleaved parts, ``forward_cos`` ``(w, m)`` its real part.
 
-    ``dtype`` is complex for the complex kinds, real for the others. Cached in eager mode; built in the graph under
-    ``torch.compile``."""
-    build = _build if torch.compiler.is_compiling() else _cached_build
+    ``dtype`` is complex for the complex kinds, real for the others. Cached in eager mode; built per call under
+    ``torch.compile`` and inside ``torch.func`` transforms (:func:`~spatialstats._tracing.tracing`)."""
+    build = _build if tracing() else _cached_build
     return build(int(length), int(window), int(shift), kind, dtype, torch.device(device))
 
 

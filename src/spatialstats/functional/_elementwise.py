@@ -13,6 +13,9 @@ from collections.abc import Callable
 
 import torch
 
+from spatialstats._tracing import tracing
+from spatialstats._validation import check_choice
+
 __all__ = ["set_elementwise_fusion", "get_elementwise_fusion"]
 
 MODES = ("eager", "compile")
@@ -38,9 +41,7 @@ def set_elementwise_fusion(mode: str) -> None:
         'compile'
         >>> spatialstats.set_elementwise_fusion("eager")
     """
-    if not isinstance(mode, str) or mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
-    _STATE["mode"] = mode
+    _STATE["mode"] = check_choice(mode, "mode", MODES)
     _STATE["failure"] = None
 
 
@@ -57,13 +58,7 @@ def get_elementwise_fusion() -> str:
 
 
 def _eager_only() -> bool:
-    return (
-        _STATE["mode"] == "eager"
-        or _STATE["failure"] is not None
-        or torch.is_grad_enabled()
-        or torch.compiler.is_compiling()
-        or torch._C._functorch.maybe_current_level() is not None
-    )
+    return _STATE["mode"] == "eager" or _STATE["failure"] is not None or torch.is_grad_enabled() or tracing()
 
 
 def run(function: Callable[..., tuple[torch.Tensor, ...]], *args: object) -> tuple[torch.Tensor, ...]:

@@ -25,6 +25,7 @@ import torch
 
 from spatialstats import _offsets, _window_dft
 from spatialstats.statistics import two_point_stats
+from spatialstats._tracing import tracing
 from spatialstats._validation import check_int
 from spatialstats.functional._common import StatisticsLossInputs, as_loss_precision
 from spatialstats.functional import _elementwise
@@ -369,10 +370,7 @@ def _premultiplies(spec: _Layout) -> bool:
     per-sample scale), written chunk by chunk into one batch buffer, instead of gathering both factors: periodic
     layouts whose spectrum is kept and whose ``dL/dA`` is transformed in the forward; eager only (it writes into
     views of the buffer)."""
-    return (
-        spec.periodic and spec.keep_spectrum and not spec.keep_window and not torch.compiler.is_compiling()
-        and torch._C._functorch.maybe_current_level() is None
-    )
+    return spec.periodic and spec.keep_spectrum and not spec.keep_window and not tracing()
 
 
 def _forward_premultiplied(
