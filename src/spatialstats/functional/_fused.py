@@ -234,7 +234,8 @@ def _combine(first: torch.Tensor, minus: torch.Tensor, plus: torch.Tensor) -> to
 
 
 def _uses_half(spec: _Layout, device: torch.device) -> bool:
-    """Whether :func:`_chunk_forward` takes :func:`_periodic_cess_on_half` (periodic CESS by FFTs)."""
+    """Whether :func:`_periodic_cess` works on half the window: a periodic CESS by FFTs (a window small enough for
+    the matrix products is computed whole; their adjoint folds it by itself)."""
     return spec.periodic and spec.kind == "cess" and not _by_matmul(spec, device)
 
 
@@ -244,20 +245,25 @@ def _folded_targets(spec: _Layout, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return fold(t[:, 0], half), fold(t[:, 1] + t[:, 2], half), fold(t[:, 3], half)
 
 
-def _periodic_cess_on_half(
+def _periodic_cess(
     spec: _Layout, p: torch.Tensor, t: torch.Tensor, folded: tuple[torch.Tensor, ...] | None = None
 ) -> tuple[torch.Tensor, ...]:
-    """:func:`_chunk_forward` of a periodic CESS by FFTs, on half the window: the pairs are even in the lag, so each
-    term is ``T(r) log f(r)`` with ``T(r) = t(r) + t(-r)`` over about half the lags (:mod:`._half_window`), and
-    ``dL/dA`` is returned on that half (the backward's adjoint transform pads it with zeros). A target shared by the
-    batch is ``folded`` once per call, not per chunk."""
+    """:func:`_chunk_forward` of a periodic CESS. By FFTs it works on half the window (:func:`_uses_half`): the pairs
+    are even in the lag, so each term is ``T(r) log f(r)`` with ``T(r) = t(r) + t(-r)`` over about half the lags
+    (:mod:`._half_window`), and ``dL/dA`` is returned on that half (the backward's adjoint transform pads it with
+    zeros). A target shared by the batch is ``folded`` once per call, not per chunk."""
     ndim = spec.ndim
-    half = half_window(spec.spatial, spec.windows)
+    on_half = _uses_half(spec, p.device)
     spectrum = torch.fft.rfftn(p, s=list(spec.lengths), dim=tuple(range(-ndim, 0)))
     size = math.prod(spec.spatial)
-    a = _autocorrelation(spec, spectrum, 1 / size, half.shape)
+    a = _autocorrelation(spec, spectrum, 1 / size, half_window(spec.spatial, spec.windows).shape if on_half else None)
     v = (spectrum[(slice(None),) + (0,) * ndim].real / size).reshape(-1, *([1] * ndim))
-    targets = _folded_targets(spec, t) if folded is None else folded
+    if folded is not None:
+        targets = folded
+    elif on_half:
+        targets = _folded_targets(spec, t)
+    else:
+        targets = t[:, 0], t[:, 1] + t[:, 2], t[:, 3]
     loss, d_auto, extra = _elementwise.run(_periodic_cess_terms, a, v, *targets, spec.eps)
     count = math.prod(spec.windows)
     return loss / count, d_auto, spectrum, extra * (_sign(spec) / count)
@@ -267,22 +273,19 @@ def _chunk_forward(
     spec: _Layout, p: torch.Tensor, t: torch.Tensor, folded: tuple[torch.Tensor, ...] | None = None
 ) -> tuple[torch.Tensor, ...]:
     """Loss per sample and what the backward needs: ``dL/dA`` on the window (or half of it, see
-    :func:`_periodic_cess_on_half`, which takes the ``folded`` shared target), the field's spectrum, and the
+    :func:`_periodic_cess`, which takes the ``folded`` shared target), the field's spectrum, and the
     volume-fraction derivative (periodic, per sample) or ``dL/dS`` on the lags (non-periodic)."""
-    if _uses_half(spec, p.device):
-        return _periodic_cess_on_half(spec, p, t, folded)
+    if spec.periodic and spec.kind == "cess":
+        return _periodic_cess(spec, p, t, folded)
     (f00, f01, f10, f11), spectrum, v, inverse = _pairs(spec, p)
     count = math.prod(spec.windows)
     sign = _sign(spec) / count
     loss00, q00 = _term(spec, f00, t[:, 0])
     loss11, q11 = _term(spec, f11, t[:, -1])
-    if spec.periodic:
-        if spec.kind == "msess":  # f01 = f10, against two target pairs
-            loss01, q01 = _term(spec, f01, t[:, 1])
-            loss10, q10 = _term(spec, f01, t[:, 2])
-            loss01, q01 = loss01 + loss10, q01 + q10
-        else:  # f01 = f10 when periodic: CESS needs only t01 + t10 (summed per chunk, no batch-sized copy)
-            loss01, q01 = _term(spec, f01, t[:, 1] + t[:, 2])
+    if spec.periodic:  # MSESS (CESS is _periodic_cess): f01 = f10, against two target pairs
+        loss01, q01 = _term(spec, f01, t[:, 1])
+        loss10, q10 = _term(spec, f01, t[:, 2])
+        loss01, q01 = loss01 + loss10, q01 + q10
         extra = (q01.flatten(1).sum(dim=1) - 2 * q00.flatten(1).sum(dim=1)) * sign
         return (loss00 + loss01 + loss11) / count, _combine(q00, q01, q11), spectrum, extra
     loss01, q01 = _term(spec, f01, t[:, 1])
@@ -315,7 +318,7 @@ def _padded_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
 
 def _auto_adjoint_spectrum(spec: _Layout, d_auto: torch.Tensor) -> torch.Tensor:
     """``2 Re(rfftn(dL/dA))`` with ``dL/dA`` (:func:`_auto_scale` times ``d_auto``) moved from the centred window
-    (or its first rows, :func:`_periodic_cess_on_half`) to lag ``r`` at index ``r mod L``."""
+    (or its first rows, :func:`_periodic_cess`) to lag ``r`` at index ``r mod L``."""
     scale = 2 * _auto_scale(spec)
     if _by_matmul(spec, d_auto.device):
         return _window_dft.real_window_adjoint(d_auto * (scale / 2), spec.lengths, spec.shifts)
