@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from spatialstats._tracing import tracing
+
 
 @dataclass(frozen=True)
 class HalfWindow:
@@ -57,7 +59,7 @@ def fold(values: torch.Tensor, half: HalfWindow) -> torch.Tensor:
         return kept.clone()
     # the mirrors of kept rows start .. rows - 2 are rows w - 1 - (j - start) ..: the rest, flipped on every axis
     mirrored = values.narrow(first, half.rows, paired).flip(tuple(range(-ndim, 0)))
-    if torch.compiler.is_compiling():  # no writes into views under dynamo: the same sum, functionally
+    if tracing():  # no writes into views under dynamo or torch.func: the same sum, functionally
         return _fold_functional(kept, mirrored, half)
     out = torch.empty_like(kept)
     for row in (0, half.rows - 1) if half.start else (half.rows - 1,):
@@ -80,7 +82,6 @@ def _blocks(length: int, wrap: bool) -> tuple[tuple[int, int, int], ...]:
     if not wrap:
         return ((0, 0, length),)
     return ((1, 0, length - 1), (0, length - 1, 1))
-
 
 
 def _fold_functional(kept: torch.Tensor, mirrored: torch.Tensor, half: HalfWindow) -> torch.Tensor:
