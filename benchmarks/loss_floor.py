@@ -189,27 +189,18 @@ def peak_bytes(run: Callable[[], None]) -> int:
     return peak
 
 
-def _with_method(method: str, run: Callable[[], None]) -> Callable[[], None]:
+def _with_knob(setter: Callable[[str], None], getter: Callable[[], str], value: str,
+               run: Callable[[], None]) -> Callable[[], None]:
+    """``run`` with a library knob (window method, elementwise fusion) set to ``value``, restored after."""
     def forced() -> None:
-        before = ss.get_window_method()
-        ss.set_window_method(method)
+        before = getter()
+        setter(value)
         try:
             run()
         finally:
-            ss.set_window_method(before)
+            setter(before)
 
     return forced
-
-
-def _compiled(run: Callable[[], None]) -> Callable[[], None]:
-    def fused_passes() -> None:
-        ss.set_elementwise_fusion("compile")
-        try:
-            run()
-        finally:
-            ss.set_elementwise_fusion("eager")
-
-    return fused_passes
 
 
 def measure(
@@ -220,9 +211,12 @@ def measure(
     fused = _backward(_loss_call(case, prediction, statistics), prediction)
     variants = {"f1": _floor(prediction, case, 1), "f4": _floor(prediction, case, 2), "fused": fused}
     if methods:
-        variants.update({f"fused {method}": _with_method(method, fused) for method in ("fft", "matmul")})
+        variants.update({
+            f"fused {method}": _with_knob(ss.set_window_method, ss.get_window_method, method, fused)
+            for method in ("fft", "matmul")
+        })
     if fusion:
-        variants["compiled"] = _compiled(fused)
+        variants["compiled"] = _with_knob(ss.set_elementwise_fusion, ss.get_elementwise_fusion, "compile", fused)
     if case.phases > 2:
         variants["fP"] = _phase_floor(prediction, case)
     if case.loss == "cess" and case.periodic and case.window == "full" and case.phases == 2:
