@@ -11,6 +11,7 @@ import torch
 import spatialstats as ss
 import spatialstats.functional as F
 from spatialstats.functional import _elementwise
+from test_fused import _value_and_gradient  # loss value and gradient of its sum
 
 
 @pytest.fixture
@@ -24,10 +25,9 @@ def fusion():
     _elementwise._COMPILED.clear()
 
 
-def _value_and_gradient(prediction, statistics, cutoff=None):
-    value = F.cess(prediction, target_statistics=statistics, periodic=True, cutoff=cutoff, reduction="none")
-    (gradient,) = torch.autograd.grad(value.sum(), prediction)
-    return value.detach(), gradient
+def _cess(prediction, statistics):
+    """Per-sample periodic CESS and the gradient of its sum (test_fused's helper)."""
+    return _value_and_gradient(F.cess, prediction, target_statistics=statistics, periodic=True, reduction="none")
 
 
 def _case(spatial, seed=0, batch=3):
@@ -41,10 +41,10 @@ def _case(spatial, seed=0, batch=3):
 @pytest.mark.parametrize("spatial", [(12, 10), (9, 6, 7)], ids=str)
 def test_compiled_passes_equal_eager(fusion, spatial):
     prediction, statistics = _case(spatial)
-    eager = _value_and_gradient(prediction, statistics)
+    eager = _cess(prediction, statistics)
     fusion("compile")
-    compiled = _value_and_gradient(prediction, statistics)
-    ragged = _value_and_gradient(prediction[:2].detach().requires_grad_(True), statistics[:2])  # another batch size
+    compiled = _cess(prediction, statistics)
+    ragged = _cess(prediction[:2].detach().requires_grad_(True), statistics[:2])  # another batch size
     assert _elementwise._COMPILED and _elementwise._STATE["failure"] is None  # the compiled passes did run
     torch.testing.assert_close(compiled, eager, rtol=1e-12, atol=1e-15)
     torch.testing.assert_close(ragged[0], eager[0][:2], rtol=1e-12, atol=1e-15)
@@ -52,7 +52,7 @@ def test_compiled_passes_equal_eager(fusion, spatial):
 
 def test_failed_compilation_warns_and_falls_back_to_eager(fusion, monkeypatch):
     prediction, statistics = _case((8, 7))
-    eager = _value_and_gradient(prediction, statistics)
+    eager = _cess(prediction, statistics)
 
     def broken(*unused, **options):
         def call(*arguments):
@@ -63,11 +63,11 @@ def test_failed_compilation_warns_and_falls_back_to_eager(fusion, monkeypatch):
     monkeypatch.setattr(torch, "compile", broken)
     fusion("compile")
     with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler here"):
-        fallback = _value_and_gradient(prediction, statistics)
+        fallback = _cess(prediction, statistics)
     torch.testing.assert_close(fallback, eager, rtol=0, atol=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no second warning: the process keeps the eager passes
-        again = _value_and_gradient(prediction, statistics)
+        again = _cess(prediction, statistics)
     torch.testing.assert_close(again, eager, rtol=0, atol=0)
 
 
